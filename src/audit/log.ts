@@ -1,0 +1,67 @@
+import type { Executor } from "../db/database.ts";
+import type { Clock } from "../lib/clock.ts";
+import { newId } from "../lib/ids.ts";
+import type { RequestContext } from "../server/context.ts";
+import { eventHash, GENESIS_HASH, type HashedEvent } from "./chain.ts";
+
+export type Outcome = "success" | "denied" | "error";
+
+/** What a service reports; who, when, from where and the chain are added here. */
+export interface AuditRecord {
+  action: string;
+  target: { type: string; id?: string | null; name?: string | null };
+  project?: string | null;
+  outcome?: Outcome;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Appends events to the hash chain inside the caller's transaction, so an event exists exactly
+ * when its change does. Replaceable in tests to prove that a failed write rolls the change back.
+ */
+export interface AuditLog {
+  append(db: Executor, ctx: RequestContext, record: AuditRecord): Promise<void>;
+}
+
+export class ChainedAuditLog implements AuditLog {
+  constructor(private readonly clock: Clock) {}
+
+  async append(db: Executor, ctx: RequestContext, record: AuditRecord): Promise<void> {
+    const last = await db
+      .selectFrom("audit_events")
+      .select(["seq", "hash"])
+      .orderBy("seq", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    const actor = ctx.principal;
+    const event: HashedEvent = {
+      id: newId(),
+      time: this.clock.now().toISOString(),
+      actor_service_account_id: actor?.serviceAccountId ?? null,
+      actor_service_account_name: actor?.serviceAccountName ?? null,
+      actor_project: actor?.projectName ?? null,
+      actor_token_id: actor?.tokenId ?? null,
+      action: record.action,
+      target_type: record.target.type,
+      target_id: record.target.id ?? null,
+      target_name: record.target.name ?? null,
+      project: record.project ?? null,
+      outcome: record.outcome ?? "success",
+      request_id: ctx.requestId,
+      ip: ctx.ip,
+      user_agent: ctx.userAgent,
+      details: JSON.stringify(record.details ?? {}),
+    };
+    const prevHash = last?.hash ?? GENESIS_HASH;
+    // seq = predecessor + 1 under a primary key: two writers racing for the same slot cannot both win.
+    await db
+      .insertInto("audit_events")
+      .values({
+        ...event,
+        seq: Number(last?.seq ?? 0) + 1,
+        prev_hash: prevHash,
+        hash: eventHash(prevHash, event),
+      })
+      .execute();
+  }
+}

@@ -1,0 +1,71 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { authenticateBearer, recordUse } from "../auth/authenticate.ts";
+import type { FailedAuthLimiter } from "../auth/rate-limit.ts";
+import { ApiError } from "../lib/errors.ts";
+import type { RequestContext } from "../server/context.ts";
+import { type Deps, transact } from "../server/deps.ts";
+import type { Metrics } from "./metrics.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    ctx: RequestContext;
+  }
+}
+
+export function contextOf(request: FastifyRequest): RequestContext {
+  return {
+    principal: undefined,
+    requestId: request.id,
+    ip: request.ip ?? null,
+    userAgent: request.headers["user-agent"]?.slice(0, 512) ?? null,
+  };
+}
+
+/**
+ * Adds bearer authentication to every route of the plugin it is installed in. Failed attempts
+ * count against the client address; a token that exists but no longer works is audited.
+ */
+export function requireBearer(
+  app: FastifyInstance,
+  deps: Deps,
+  limiter: FailedAuthLimiter,
+  metrics: Metrics,
+): void {
+  app.addHook("onRequest", async (request) => {
+    const ctx = contextOf(request);
+    request.ctx = ctx;
+    const address = request.ip;
+    const wait = limiter.retryAfter(address);
+    if (wait > 0) {
+      throw new ApiError(
+        "too_many_failed_authentications",
+        `too many failed authentications; retry in ${wait} s`,
+        {
+          headers: { "retry-after": String(wait) },
+        },
+      );
+    }
+    const result = await authenticateBearer(deps, request.headers.authorization);
+    metrics.authentications.inc({ result: result.ok ? "success" : result.error.code });
+    if (!result.ok) {
+      limiter.recordFailure(address);
+      const record = result.record;
+      if (record) {
+        await transact(deps, ctx, (trx) =>
+          deps.audit.append(trx, ctx, {
+            action: "auth.authenticate",
+            target: { type: "token", id: record.id, name: record.name },
+            project: record.project_name,
+            outcome: "denied",
+            details: { code: result.error.code, service_account: record.sa_name },
+          }),
+        );
+      }
+      throw new ApiError(result.error.code, result.error.message, {
+        headers: { "www-authenticate": "Bearer" },
+      });
+    }
+    ctx.principal = result.principal;
+    await recordUse(deps, ctx, result.record);
+  });
+}

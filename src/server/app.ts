@@ -1,0 +1,138 @@
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import secureJson from "secure-json-parse";
+import { type AuditLog, ChainedAuditLog } from "../audit/log.ts";
+import { auditRoutes } from "../audit/routes.ts";
+import { AuditEvent, ChainVerification } from "../audit/schemas.ts";
+import { FailedAuthLimiter } from "../auth/rate-limit.ts";
+import { whoamiRoutes } from "../auth/routes.ts";
+import type { Db } from "../db/database.ts";
+import { requireBearer } from "../http/authentication.ts";
+import { healthRoutes } from "../http/health.ts";
+import { Metrics } from "../http/metrics.ts";
+import { installProblemHandling } from "../http/problem.ts";
+import { Problem } from "../http/schemas.ts";
+import { installValidation } from "../http/validation.ts";
+import { type Clock, systemClock } from "../lib/clock.ts";
+import { ApiError } from "../lib/errors.ts";
+import { newId } from "../lib/ids.ts";
+import { projectRoutes } from "../projects/routes.ts";
+import { Project } from "../projects/schemas.ts";
+import { serviceAccountRoutes } from "../service-accounts/routes.ts";
+import { ServiceAccount } from "../service-accounts/schemas.ts";
+import { tokenRoutes } from "../tokens/routes.ts";
+import { IssuedToken, RotatedToken, Token } from "../tokens/schemas.ts";
+import { type Deps, defaultPolicy, type Policy } from "./deps.ts";
+import { makeServices, type Services } from "./services.ts";
+
+export interface AppOptions {
+  db: Db;
+  clock?: Clock;
+  policy?: Partial<Policy>;
+  /** Replaces the audit log (tests inject failures with it). */
+  audit?: (clock: Clock) => AuditLog;
+  logger?: FastifyBaseLogger | false;
+  /** Failed authentications allowed per client address per window. */
+  failedAuthLimit?: { maxFailures: number; windowSeconds: number };
+  bodyLimitBytes?: number;
+  trustProxy?: boolean | string;
+}
+
+export interface Latchkey {
+  app: FastifyInstance;
+  deps: Deps;
+  services: Services;
+  metrics: Metrics;
+}
+
+/** Builds the whole HTTP application without listening; `main` alone reads the environment. */
+export async function buildApp(options: AppOptions): Promise<Latchkey> {
+  const clock = options.clock ?? systemClock;
+  const deps: Deps = {
+    db: options.db,
+    clock,
+    audit: options.audit ? options.audit(clock) : new ChainedAuditLog(clock),
+    policy: { ...defaultPolicy, ...options.policy },
+  };
+  const services = makeServices(deps);
+  const metrics = new Metrics();
+  const limits = options.failedAuthLimit ?? { maxFailures: 20, windowSeconds: 60 };
+  const limiter = new FailedAuthLimiter(clock, limits.maxFailures, limits.windowSeconds);
+
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
+    trustProxy: options.trustProxy ?? false,
+    genReqId: () => newId(),
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installValidation(app);
+  installProblemHandling(app);
+  app.removeContentTypeParser("text/plain");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    if (body === "") return done(null, undefined);
+    try {
+      done(
+        null,
+        secureJson.parse(body as string, undefined, { protoAction: "error", constructorAction: "error" }),
+      );
+    } catch {
+      done(new ApiError("invalid_json", "the body is not valid JSON"), undefined);
+    }
+  });
+  // An absent body is an empty object, so "missing field" errors name the field.
+  app.addHook("preValidation", async (request) => {
+    if (request.body === undefined && ["POST", "PATCH", "PUT"].includes(request.method)) request.body = {};
+  });
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    reply.header("cache-control", "no-store");
+  });
+
+  for (const schema of [
+    Problem,
+    Project,
+    ServiceAccount,
+    Token,
+    IssuedToken,
+    RotatedToken,
+    AuditEvent,
+    ChainVerification,
+  ]) {
+    app.addSchema(schema);
+  }
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Latchkey",
+        version: "0.1.0",
+        description: "Service accounts and API tokens for machines",
+      },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  metrics.install(app);
+  healthRoutes(app, deps.db);
+
+  await app.register(async (v1) => {
+    requireBearer(v1, deps, limiter, metrics);
+    await v1.register(whoamiRoutes);
+    await v1.register(projectRoutes, { services });
+    await v1.register(serviceAccountRoutes, { services });
+    await v1.register(tokenRoutes, { services });
+    await v1.register(auditRoutes, { services });
+  });
+
+  await app.ready();
+  return { app, deps, services, metrics };
+}

@@ -1,0 +1,42 @@
+import { parseDuration } from "../lib/duration.ts";
+import { defaultPolicy } from "./deps.ts";
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  maxTokenTtlSeconds: number;
+  logLevel: string;
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {}
+
+/** "127.0.0.1:8080", "[::1]:8080" or ":8080". */
+export function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new ConfigError(`listen address "${text}" is not HOST:PORT`);
+  return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+/** Flags win over LATCHKEY_* environment variables, which win over defaults. */
+export function serverConfig(
+  flags: { listen?: string; dataDir?: string; maxTokenTtl?: string },
+  env: NodeJS.ProcessEnv,
+): ServerConfig {
+  const listen = parseListen(flags.listen ?? env.LATCHKEY_LISTEN ?? "127.0.0.1:8080");
+  const ttlText = flags.maxTokenTtl ?? env.LATCHKEY_MAX_TOKEN_TTL;
+  const maxTokenTtlSeconds =
+    ttlText === undefined ? defaultPolicy.maxTokenTtlSeconds : parseDuration(ttlText);
+  if (maxTokenTtlSeconds === undefined || maxTokenTtlSeconds < 600) {
+    throw new ConfigError(`max token TTL "${ttlText}" must be a duration of at least 600s, like 366d`);
+  }
+  return {
+    ...listen,
+    dataDir: flags.dataDir ?? env.LATCHKEY_DATA_DIR ?? "./data",
+    maxTokenTtlSeconds,
+    logLevel: env.LATCHKEY_LOG_LEVEL ?? "info",
+    trustProxy: env.LATCHKEY_TRUST_PROXY === "true",
+  };
+}

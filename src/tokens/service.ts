@@ -1,0 +1,348 @@
+import { authorize } from "../auth/guard.ts";
+import type { Access } from "../auth/policy.ts";
+import type { Executor } from "../db/database.ts";
+import { addSeconds } from "../lib/clock.ts";
+import { decodeCursor, type Page, toPage } from "../lib/cursor.ts";
+import { ApiError, invalidField } from "../lib/errors.ts";
+import type { Labels } from "../lib/json.ts";
+import type { RequestContext } from "../server/context.ts";
+import { DEFAULT_TOKEN_TTL_SECONDS, type Deps, MIN_TOKEN_TTL_SECONDS, transact } from "../server/deps.ts";
+import { asTarget, visibleServiceAccount } from "../service-accounts/service.ts";
+import type { TokenState } from "./state.ts";
+import { findTokenById, issueToken, selectTokens, type TokenRecord } from "./store.ts";
+import { type TokenView, tokenView } from "./view.ts";
+
+export interface CreateToken {
+  name: string;
+  description?: string;
+  owner?: string;
+  access?: Access;
+  format?: "opaque" | "jwt";
+  audiences?: string[];
+  ttl_seconds?: number;
+  labels?: Labels;
+}
+
+export type UpdateToken = Partial<Pick<CreateToken, "name" | "description" | "owner" | "labels">>;
+
+export interface RotateToken {
+  ttl_seconds?: number;
+  previous_expires_in_seconds?: number;
+  previous_expires_at?: string;
+  retire_previous_on_first_use?: boolean;
+}
+
+/** A token with its secret: only ever in the create and rotate responses. */
+export type IssuedToken = TokenView & { token: string };
+export type RotatedToken = IssuedToken & { previous: TokenView };
+
+export interface TokenListQuery {
+  limit: number;
+  cursor?: string;
+  state?: TokenState;
+  name?: string;
+}
+
+const tokenSubject = (row: Pick<TokenRecord, "id" | "name" | "project_name">) => ({
+  type: "token",
+  id: row.id,
+  name: row.name,
+  project: row.project_name,
+});
+
+export class TokenService {
+  constructor(private readonly deps: Deps) {}
+
+  /** 400 naming the limit, before any date arithmetic can overflow. */
+  private checkTtl(ttl: number): void {
+    const max = this.deps.policy.maxTokenTtlSeconds;
+    if (ttl < MIN_TOKEN_TTL_SECONDS || ttl > max) {
+      throw new ApiError(
+        "ttl_out_of_range",
+        `ttl_seconds must be between ${MIN_TOKEN_TTL_SECONDS} and ${max}`,
+        {
+          errors: [{ field: "ttl_seconds", message: `must be between ${MIN_TOKEN_TTL_SECONDS} and ${max}` }],
+        },
+      );
+    }
+  }
+
+  async list(
+    ctx: RequestContext,
+    projectName: string,
+    saName: string,
+    q: TokenListQuery,
+  ): Promise<Page<TokenView>> {
+    const { account } = await visibleServiceAccount(this.deps.db, ctx, projectName, saName);
+    const now = this.deps.clock.now();
+    const nowIso = now.toISOString();
+    let query = selectTokens(this.deps.db)
+      .where("tokens.service_account_id", "=", account.id)
+      .orderBy("tokens.created_at")
+      .orderBy("tokens.id")
+      .limit(q.limit + 1);
+    if (q.name !== undefined) query = query.where("tokens.name", "=", q.name);
+    if (q.state === "revoked") query = query.where("tokens.revoked_at", "is not", null);
+    if (q.state === "active")
+      query = query.where("tokens.revoked_at", "is", null).where("tokens.expires_at", ">", nowIso);
+    if (q.state === "expired")
+      query = query.where("tokens.revoked_at", "is", null).where("tokens.expires_at", "<=", nowIso);
+    if (q.cursor) {
+      const c = decodeCursor<{ c: string; i: string }>(q.cursor, { c: "string", i: "string" });
+      query = query.where((eb) =>
+        eb.or([
+          eb("tokens.created_at", ">", c.c),
+          eb.and([eb("tokens.created_at", "=", c.c), eb("tokens.id", ">", c.i)]),
+        ]),
+      );
+    }
+    const rows = await query.execute();
+    return toPage(
+      rows,
+      q.limit,
+      (r) => tokenView(r, now),
+      (r) => ({ c: r.created_at, i: r.id }),
+    );
+  }
+
+  /** A token by id, or 404 when missing or outside the caller's scope. */
+  private async visibleToken(db: Executor, ctx: RequestContext, id: string): Promise<TokenRecord> {
+    const row = await findTokenById(db, id);
+    if (!row) throw new ApiError("not_found", `token ${id} not found`);
+    authorize(ctx, "token.read", { projectId: row.project_id }, tokenSubject(row));
+    return row;
+  }
+
+  async get(ctx: RequestContext, id: string): Promise<TokenView> {
+    return tokenView(await this.visibleToken(this.deps.db, ctx, id), this.deps.clock.now());
+  }
+
+  async create(
+    ctx: RequestContext,
+    projectName: string,
+    saName: string,
+    body: CreateToken,
+  ): Promise<IssuedToken> {
+    if (body.format === "jwt") {
+      throw new ApiError(
+        "unsupported_token_format",
+        "format jwt needs signing keys, which this server does not have yet",
+        {
+          errors: [{ field: "format", message: "only opaque is available" }],
+        },
+      );
+    }
+    const ttl = body.ttl_seconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+    this.checkTtl(ttl);
+    return transact(this.deps, ctx, async (trx) => {
+      const { project, account } = await visibleServiceAccount(trx, ctx, projectName, saName);
+      const principal = authorize(
+        ctx,
+        "token.create",
+        { projectId: project.id, serviceAccount: asTarget(account) },
+        { type: "token", name: body.name, project: project.name },
+      );
+      const issued = await issueToken(trx, this.deps.clock.now(), principal.email, {
+        service_account_id: account.id,
+        name: body.name,
+        description: body.description ?? "",
+        owner: body.owner ?? "",
+        access: body.access ?? "read-write",
+        format: body.format ?? "opaque",
+        audiences: JSON.stringify(body.audiences ?? []),
+        labels: JSON.stringify(body.labels ?? {}),
+        ttl_seconds: ttl,
+        rotated_from: null,
+        retire_previous_on_first_use: 0,
+      });
+      await this.deps.audit.append(trx, ctx, {
+        action: "token.create",
+        target: tokenSubject(issued.row),
+        project: project.name,
+        details: {
+          service_account: account.name,
+          access: issued.row.access,
+          format: issued.row.format,
+          expires_at: issued.row.expires_at,
+        },
+      });
+      return { ...tokenView(issued.row, this.deps.clock.now()), token: issued.secret };
+    });
+  }
+
+  async update(ctx: RequestContext, id: string, body: UpdateToken): Promise<TokenView> {
+    return transact(this.deps, ctx, async (trx) => {
+      const row = await this.visibleToken(trx, ctx, id);
+      authorize(
+        ctx,
+        "token.update",
+        { projectId: row.project_id, serviceAccount: tokenOwner(row) },
+        tokenSubject(row),
+      );
+      const changes = {
+        name: body.name ?? row.name,
+        description: body.description ?? row.description,
+        owner: body.owner ?? row.owner,
+        labels: body.labels ? JSON.stringify(body.labels) : row.labels,
+      };
+      await trx.updateTable("tokens").set(changes).where("id", "=", row.id).execute();
+      await this.deps.audit.append(trx, ctx, {
+        action: "token.update",
+        target: tokenSubject({ ...row, ...changes }),
+        project: row.project_name,
+        details: { changed: Object.keys(body) },
+      });
+      return tokenView({ ...row, ...changes }, this.deps.clock.now());
+    });
+  }
+
+  async revoke(ctx: RequestContext, id: string): Promise<void> {
+    await transact(this.deps, ctx, async (trx) => {
+      const row = await this.visibleToken(trx, ctx, id);
+      authorize(
+        ctx,
+        "token.revoke",
+        { projectId: row.project_id, serviceAccount: tokenOwner(row) },
+        tokenSubject(row),
+      );
+      await this.revokeIn(trx, ctx, row);
+    });
+  }
+
+  /** `DELETE /v1/tokens/self`: any read-write token may revoke itself. */
+  async revokeSelf(ctx: RequestContext): Promise<void> {
+    await transact(this.deps, ctx, async (trx) => {
+      const row = await this.selfToken(trx, ctx);
+      await this.revokeIn(trx, ctx, row);
+    });
+  }
+
+  private async revokeIn(trx: Executor, ctx: RequestContext, row: TokenRecord): Promise<void> {
+    if (row.revoked_at !== null) return; // revoking twice is not an error, and not a change
+    await trx
+      .updateTable("tokens")
+      .set({ revoked_at: this.deps.clock.now().toISOString() })
+      .where("id", "=", row.id)
+      .execute();
+    await this.deps.audit.append(trx, ctx, {
+      action: "token.revoke",
+      target: tokenSubject(row),
+      project: row.project_name,
+      details: { service_account: row.sa_name },
+    });
+  }
+
+  async rotate(ctx: RequestContext, id: string, body: RotateToken): Promise<RotatedToken> {
+    return transact(this.deps, ctx, async (trx) => {
+      const row = await this.visibleToken(trx, ctx, id);
+      authorize(
+        ctx,
+        "token.rotate",
+        { projectId: row.project_id, serviceAccount: tokenOwner(row) },
+        tokenSubject(row),
+      );
+      return this.rotateIn(trx, ctx, row, body);
+    });
+  }
+
+  /** `POST /v1/tokens/self/rotate`: any read-write token may rotate itself, whatever its role. */
+  async rotateSelf(ctx: RequestContext, body: RotateToken): Promise<RotatedToken> {
+    return transact(this.deps, ctx, async (trx) =>
+      this.rotateIn(trx, ctx, await this.selfToken(trx, ctx), body),
+    );
+  }
+
+  private async selfToken(trx: Executor, ctx: RequestContext): Promise<TokenRecord> {
+    const principal = ctx.principal;
+    if (!principal) throw new ApiError("unauthenticated");
+    if (principal.access !== "read-write") {
+      throw new ApiError("read_write_token_required", "a read-only token cannot rotate or revoke itself");
+    }
+    const row = await findTokenById(trx, principal.tokenId);
+    if (!row) throw new ApiError("not_found");
+    return row;
+  }
+
+  private async rotateIn(
+    trx: Executor,
+    ctx: RequestContext,
+    old: TokenRecord,
+    body: RotateToken,
+  ): Promise<RotatedToken> {
+    const now = this.deps.clock.now();
+    const nowIso = now.toISOString();
+    if (old.revoked_at !== null || old.expires_at <= nowIso) {
+      throw new ApiError("token_not_active", "only an active token can be rotated");
+    }
+    if (old.rotated_to !== null) {
+      throw new ApiError("token_already_rotated", `token ${old.id} was already rotated to ${old.rotated_to}`);
+    }
+    const ttl = body.ttl_seconds ?? old.ttl_seconds;
+    this.checkTtl(ttl);
+    const deadline = this.previousDeadline(now, body);
+    // Never extended: the previous token keeps the earlier of its own expiry and the deadline.
+    const previousExpiry = deadline === undefined || deadline >= old.expires_at ? old.expires_at : deadline;
+
+    const issued = await issueToken(trx, now, ctx.principal?.email ?? "system", {
+      service_account_id: old.service_account_id,
+      name: old.name,
+      description: old.description,
+      owner: old.owner,
+      access: old.access,
+      format: old.format,
+      audiences: old.audiences,
+      labels: old.labels,
+      ttl_seconds: ttl,
+      rotated_from: old.id,
+      retire_previous_on_first_use: body.retire_previous_on_first_use ? 1 : 0,
+    });
+    // The database decides races: only one rotation can claim rotated_to.
+    const claimed = await trx
+      .updateTable("tokens")
+      .set({ rotated_to: issued.row.id, expires_at: previousExpiry })
+      .where("id", "=", old.id)
+      .where("rotated_to", "is", null)
+      .where("revoked_at", "is", null)
+      .executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) !== 1) {
+      throw new ApiError("token_already_rotated", `token ${old.id} was rotated concurrently`);
+    }
+    await this.deps.audit.append(trx, ctx, {
+      action: "token.rotate",
+      target: tokenSubject(issued.row),
+      project: old.project_name,
+      details: {
+        previous_token_id: old.id,
+        previous_expires_at: previousExpiry,
+        retire_previous_on_first_use: body.retire_previous_on_first_use === true,
+        expires_at: issued.row.expires_at,
+      },
+    });
+    const previous = tokenView({ ...old, rotated_to: issued.row.id, expires_at: previousExpiry }, now);
+    return { ...tokenView(issued.row, now), token: issued.secret, previous };
+  }
+
+  /** When the previous token stops working, as an ISO string; undefined means its own expiry. */
+  private previousDeadline(now: Date, body: RotateToken): string | undefined {
+    if (body.previous_expires_at !== undefined && body.previous_expires_in_seconds !== undefined) {
+      throw invalidField(
+        "previous_expires_at",
+        "give previous_expires_in_seconds or previous_expires_at, not both",
+      );
+    }
+    if (body.previous_expires_at !== undefined) {
+      const at = new Date(body.previous_expires_at);
+      if (Number.isNaN(at.getTime()))
+        throw invalidField("previous_expires_at", "must be an RFC 3339 date-time");
+      if (at < now) throw invalidField("previous_expires_at", "must not be in the past");
+      return at.toISOString();
+    }
+    if (body.previous_expires_in_seconds !== undefined) {
+      return addSeconds(now, body.previous_expires_in_seconds).toISOString();
+    }
+    // Retire-on-first-use without a deadline keeps the previous token until its own expiry at most.
+    return body.retire_previous_on_first_use ? undefined : now.toISOString();
+  }
+}
+
+const tokenOwner = (row: TokenRecord) => asTarget({ role: row.sa_role, scope: row.sa_scope });
