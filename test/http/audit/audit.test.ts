@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChainedAuditLog } from "../../../src/audit/log.ts";
-import { accountWithToken, rowCounts, startServer, type TestServer } from "../../helpers/server.ts";
+import {
+  type ApiResponse,
+  accountWithToken,
+  rowCounts,
+  startServer,
+  type TestServer,
+} from "../../helpers/server.ts";
 
 describe("audit log", () => {
   let server: TestServer;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/lib/clock.ts";
-import { accountWithToken, startServer, type TestServer } from "../../helpers/server.ts";
+import { type ApiResponse, accountWithToken, startServer, type TestServer } from "../../helpers/server.ts";
 
 const DAY = 86400;
 
@@ -83,7 +83,7 @@ describe("token lifetimes (injected clock)", () => {
     const seen: string[] = [];
     let cursor: string | null = "";
     while (cursor !== null) {
-      const res = await server.api("GET", `${path}?limit=3${cursor ? `&cursor=${cursor}` : ""}`);
+      const res: ApiResponse = await server.api("GET", `${path}?limit=3${cursor ? `&cursor=${cursor}` : ""}`);
       expect(res.status).toBe(200);
       expect(res.body.items.length).toBeLessThanOrEqual(3);
       seen.push(...res.body.items.map((t: { id: string }) => t.id));
