@@ -19,7 +19,7 @@ describe("audit log", () => {
     const out: any[] = [];
     let cursor: string | null = "";
     while (cursor !== null) {
-      const res = await server.api(
+      const res: ApiResponse = await server.api(
         "GET",
         `/v1/audit-events?limit=2${query}${cursor ? `&cursor=${cursor}` : ""}`,
       );
