@@ -1,6 +1,7 @@
 import { authorize } from "../auth/guard.ts";
 import type { AuditEventTable } from "../db/schema.ts";
 import { decodeCursor, type Page, toPage } from "../lib/cursor.ts";
+import { invalidField } from "../lib/errors.ts";
 import type { RequestContext } from "../server/context.ts";
 import type { Deps } from "../server/deps.ts";
 import { eventHash, GENESIS_HASH } from "./chain.ts";
@@ -66,6 +67,13 @@ export interface ChainVerification {
   last_hash: string;
 }
 
+/** RFC 3339 text → the stored ISO form. A leap second (23:59:60) passes the format but is no JS Date. */
+function instant(field: string, text: string): string {
+  const at = new Date(text);
+  if (Number.isNaN(at.getTime())) throw invalidField(field, "must be an RFC 3339 date-time");
+  return at.toISOString();
+}
+
 export class AuditService {
   constructor(private readonly deps: Deps) {}
 
@@ -91,8 +99,8 @@ export class AuditService {
     }
     if (q.project) query = query.where("project", "=", q.project);
     if (q.outcome) query = query.where("outcome", "=", q.outcome);
-    if (q.since) query = query.where("time", ">=", new Date(q.since).toISOString());
-    if (q.until) query = query.where("time", "<", new Date(q.until).toISOString());
+    if (q.since) query = query.where("time", ">=", instant("since", q.since));
+    if (q.until) query = query.where("time", "<", instant("until", q.until));
     if (q.cursor) query = query.where("seq", "<", decodeCursor<{ s: number }>(q.cursor, { s: "number" }).s);
     const rows = await query.execute();
     return toPage(rows, q.limit, auditEventView, (r) => ({ s: Number(r.seq) }));

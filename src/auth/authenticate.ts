@@ -72,7 +72,7 @@ export async function recordUse(deps: Deps, ctx: RequestContext, record: TokenRe
   const firstUse = record.last_used_at === null;
   if (firstUse && record.retire_previous_on_first_use === 1 && record.rotated_from !== null) {
     const previousId = record.rotated_from;
-    await transact(deps, ctx, async (trx) => {
+    await transact(deps, async (trx) => {
       const retired = await trx
         .updateTable("tokens")
         .set({ expires_at: nowIso })

@@ -51,7 +51,7 @@ export function requireBearer(
       limiter.recordFailure(address);
       const record = result.record;
       if (record) {
-        await transact(deps, ctx, (trx) =>
+        await transact(deps, (trx) =>
           deps.audit.append(trx, ctx, {
             action: "auth.authenticate",
             target: { type: "token", id: record.id, name: record.name },

@@ -21,11 +21,13 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
     .send(body);
 }
 
-const fastifyCodes: Record<string, ErrorCode> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: "payload_too_large",
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: "unsupported_media_type",
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "validation_failed",
-  FST_ERR_CTP_EMPTY_JSON_BODY: "invalid_json",
+const fastifyCodes: Record<string, [ErrorCode, string?]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ["payload_too_large"],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ["unsupported_media_type"],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ["validation_failed", "the content-length header is not valid"],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ["invalid_json"],
+  FST_ERR_BAD_URL: ["validation_failed", "the path has a malformed percent-encoding"],
+  FST_ERR_MAX_PARAM_LENGTH: ["validation_failed", "a path parameter is too long"],
 };
 
 /** Maps every failure to a problem; anything unexpected is a 500 whose detail stays in the log. */
@@ -37,7 +39,7 @@ export function toApiError(error: FastifyError): ApiError {
     return new ApiError("validation_failed", detail, { errors });
   }
   const mapped = error.code ? fastifyCodes[error.code] : undefined;
-  if (mapped) return new ApiError(mapped);
+  if (mapped) return new ApiError(...mapped);
   if (error instanceof SyntaxError && error.statusCode === 400) {
     return new ApiError("invalid_json", "the body is not valid JSON");
   }

@@ -6,8 +6,12 @@ export const StringEnum = <const T extends readonly string[]>(
   options: Record<string, unknown> = {},
 ) => Type.Unsafe<T[number]>({ type: "string", enum: [...values], ...options });
 
-/** No control characters (C0, DEL, C1): they hide text in terminals and logs. */
-const PRINTABLE = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+/**
+ * No control characters (C0, DEL, C1): they hide text in terminals and logs. No lone UTF-16
+ * surrogates either: they have no UTF-8 form, so the store would silently replace them.
+ * (Ajv compiles patterns with the `u` flag, so a surrogate pair, e.g. an emoji, is one character.)
+ */
+const PRINTABLE = "^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]*$";
 
 export const DnsLabel = (description: string) =>
   Type.String({

@@ -1,5 +1,4 @@
 import { authorize } from "../auth/guard.ts";
-import { canSeeProject } from "../auth/policy.ts";
 import type { Executor } from "../db/database.ts";
 import type { ProjectTable } from "../db/schema.ts";
 import { decodeCursor, type Page, toPage } from "../lib/cursor.ts";
@@ -35,21 +34,21 @@ export async function findProject(db: Executor, name: string): Promise<ProjectTa
   return db.selectFrom("projects").selectAll().where("name", "=", name).executeTakeFirst();
 }
 
-/** The project by name, or 404 when it is missing or outside the caller's scope. */
-export async function visibleProject(db: Executor, ctx: RequestContext, name: string): Promise<ProjectTable> {
-  const row = await findProject(db, name);
-  if (!row || !ctx.principal || !canSeeProject(ctx.principal, row.id)) {
-    throw new ApiError("not_found", `project ${name} not found`);
-  }
-  return row;
-}
-
 const subject = (p: { id?: string; name: string }) => ({
   type: "project",
   id: p.id ?? null,
   name: p.name,
   project: p.name,
 });
+
+/** The project by name, or 404 when it is missing or outside the caller's scope. */
+export async function visibleProject(db: Executor, ctx: RequestContext, name: string): Promise<ProjectTable> {
+  const row = await findProject(db, name);
+  if (!row) throw new ApiError("not_found", `project ${name} not found`);
+  // Outside the caller's scope: the same 404, and a denial in the audit log.
+  authorize(ctx, "project.read", { projectId: row.id }, subject(row));
+  return row;
+}
 
 export class ProjectService {
   constructor(private readonly deps: Deps) {}
@@ -75,7 +74,7 @@ export class ProjectService {
     ctx: RequestContext,
     body: { name: string; description?: string; labels?: Labels },
   ): Promise<ProjectView> {
-    return transact(this.deps, ctx, async (trx) => {
+    return transact(this.deps, async (trx) => {
       const principal = authorize(ctx, "project.create", {}, subject(body));
       if (await findProject(trx, body.name))
         throw new ApiError("already_exists", `project ${body.name} already exists`);
@@ -104,7 +103,7 @@ export class ProjectService {
     name: string,
     body: { description?: string; labels?: Labels },
   ): Promise<ProjectView> {
-    return transact(this.deps, ctx, async (trx) => {
+    return transact(this.deps, async (trx) => {
       const row = await visibleProject(trx, ctx, name);
       authorize(ctx, "project.update", { projectId: row.id }, subject(row));
       const next: ProjectTable = {
@@ -125,7 +124,7 @@ export class ProjectService {
   }
 
   async delete(ctx: RequestContext, name: string): Promise<void> {
-    await transact(this.deps, ctx, async (trx) => {
+    await transact(this.deps, async (trx) => {
       const row = await visibleProject(trx, ctx, name);
       authorize(ctx, "project.delete", { projectId: row.id }, subject(row));
       if (row.name === DEFAULT_PROJECT)

@@ -9,10 +9,10 @@ import { AuditEvent, ChainVerification } from "../audit/schemas.ts";
 import { FailedAuthLimiter } from "../auth/rate-limit.ts";
 import { whoamiRoutes } from "../auth/routes.ts";
 import type { Db } from "../db/database.ts";
-import { requireBearer } from "../http/authentication.ts";
+import { contextOf, requireBearer } from "../http/authentication.ts";
 import { healthRoutes } from "../http/health.ts";
 import { Metrics } from "../http/metrics.ts";
-import { installProblemHandling } from "../http/problem.ts";
+import { installProblemHandling, sendProblem, toApiError } from "../http/problem.ts";
 import { Problem } from "../http/schemas.ts";
 import { installValidation } from "../http/validation.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
@@ -24,7 +24,7 @@ import { serviceAccountRoutes } from "../service-accounts/routes.ts";
 import { ServiceAccount } from "../service-accounts/schemas.ts";
 import { tokenRoutes } from "../tokens/routes.ts";
 import { IssuedToken, RotatedToken, Token } from "../tokens/schemas.ts";
-import { type Deps, defaultPolicy, type Policy } from "./deps.ts";
+import { DeniedError, type Deps, defaultPolicy, type Policy, recordDenial } from "./deps.ts";
 import { makeServices, type Services } from "./services.ts";
 
 export interface AppOptions {
@@ -47,6 +47,8 @@ export interface Latchkey {
   metrics: Metrics;
 }
 
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Builds the whole HTTP application without listening; `main` alone reads the environment. */
 export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const clock = options.clock ?? systemClock;
@@ -67,22 +69,47 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     trustProxy: options.trustProxy ?? false,
     genReqId: () => newId(),
     ajv: { customOptions: { removeAdditional: false } },
+    // Malformed percent-encoding and overlong path parameters are refused by the router itself.
+    frameworkErrors: (error, request, reply) => sendProblem(request, reply, toApiError(error)),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installValidation(app);
   installProblemHandling(app);
+  // Denials are audited here, once, whichever layer refused and whatever transaction rolled back.
+  app.addHook("onError", async (request, _reply, error) => {
+    if (!(error instanceof DeniedError)) return;
+    try {
+      await recordDenial(deps, request.ctx ?? contextOf(request), error);
+    } catch (auditError) {
+      request.log.error({ err: auditError }, "could not record a denial in the audit log");
+    }
+  });
   app.removeContentTypeParser("text/plain");
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
-    if (body === "") return done(null, undefined);
+  // Bytes, not a string: decoding as a string would silently turn bad UTF-8 into U+FFFD and store it.
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) => {
+    let text: string;
+    let value: unknown;
     try {
-      done(
-        null,
-        secureJson.parse(body as string, undefined, { protoAction: "error", constructorAction: "error" }),
-      );
+      text = utf8.decode(body as Buffer);
     } catch {
-      done(new ApiError("invalid_json", "the body is not valid JSON"), undefined);
+      return done(new ApiError("invalid_json", "the body is not valid UTF-8"), undefined);
     }
+    if (text === "") return done(null, undefined);
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return done(new ApiError("invalid_json", "the body is not valid JSON"), undefined);
+    }
+    if (typeof value === "object" && value !== null) {
+      try {
+        secureJson.scan(value, { protoAction: "error", constructorAction: "error" });
+      } catch {
+        const detail = "the body has a __proto__ or constructor.prototype key, which is never accepted";
+        return done(new ApiError("invalid_json", detail), undefined);
+      }
+    }
+    done(null, value);
   });
   // An absent body is an empty object, so "missing field" errors name the field.
   app.addHook("preValidation", async (request) => {

@@ -17,7 +17,7 @@ export const BOOTSTRAP_TOKEN_FILE = "bootstrap-token";
  */
 export async function bootstrap(deps: Deps, dataDir: string | undefined): Promise<string | undefined> {
   const ctx = systemContext("bootstrap");
-  const secret = await transact(deps, ctx, async (trx) => {
+  const secret = await transact(deps, async (trx) => {
     if (await trx.selectFrom("projects").select("id").limit(1).executeTakeFirst()) return undefined;
     const now = deps.clock.now();
     const at = now.toISOString();

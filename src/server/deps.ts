@@ -22,7 +22,10 @@ export interface Deps {
   policy: Policy;
 }
 
-/** An ApiError that also records the denial in the audit log (after the change rolled back). */
+/**
+ * An ApiError that is also a denial: the HTTP layer records it in the audit log once the request's
+ * transaction (if any) has rolled back.
+ */
 export class DeniedError extends ApiError {
   constructor(
     base: ApiError,
@@ -32,21 +35,12 @@ export class DeniedError extends ApiError {
   }
 }
 
-/**
- * Runs `work` in one transaction: the change and its audit events commit together or not at all.
- * A denial rolls back and is then recorded on its own.
- */
-export async function transact<T>(
-  deps: Deps,
-  ctx: RequestContext,
-  work: (trx: Executor) => Promise<T>,
-): Promise<T> {
-  try {
-    return await deps.db.transaction().execute(work);
-  } catch (error) {
-    if (error instanceof DeniedError) {
-      await deps.db.transaction().execute((trx) => deps.audit.append(trx, ctx, error.record));
-    }
-    throw error;
-  }
+/** Runs `work` in one transaction: the change and its audit events commit together or not at all. */
+export function transact<T>(deps: Deps, work: (trx: Executor) => Promise<T>): Promise<T> {
+  return deps.db.transaction().execute(work);
+}
+
+/** Writes a denial's audit event on its own, after whatever it interrupted has rolled back. */
+export function recordDenial(deps: Deps, ctx: RequestContext, denial: DeniedError): Promise<void> {
+  return transact(deps, (trx) => deps.audit.append(trx, ctx, denial.record));
 }

@@ -129,7 +129,7 @@ export class ServiceAccountService {
     projectName: string,
     body: CreateServiceAccount,
   ): Promise<ServiceAccountView> {
-    return transact(this.deps, ctx, (trx) => this.createIn(trx, ctx, projectName, body));
+    return transact(this.deps, (trx) => this.createIn(trx, ctx, projectName, body));
   }
 
   /** Creates inside an open transaction (also used by bootstrap and by token creation flows). */
@@ -189,7 +189,7 @@ export class ServiceAccountService {
     name: string,
     body: UpdateServiceAccount,
   ): Promise<ServiceAccountView> {
-    return transact(this.deps, ctx, async (trx) => {
+    return transact(this.deps, async (trx) => {
       const { project, account } = await visibleServiceAccount(trx, ctx, projectName, name);
       const subject = accountSubject(account, project.name);
       // The caller must be above the account both as it is and as it would become.
@@ -233,7 +233,7 @@ export class ServiceAccountService {
 
   /** Deletes the account and revokes every token it has, at once. */
   async delete(ctx: RequestContext, projectName: string, name: string): Promise<void> {
-    await transact(this.deps, ctx, async (trx) => {
+    await transact(this.deps, async (trx) => {
       const { project, account } = await visibleServiceAccount(trx, ctx, projectName, name);
       const subject = accountSubject(account, project.name);
       authorize(

@@ -134,7 +134,7 @@ export class TokenService {
     }
     const ttl = body.ttl_seconds ?? DEFAULT_TOKEN_TTL_SECONDS;
     this.checkTtl(ttl);
-    return transact(this.deps, ctx, async (trx) => {
+    return transact(this.deps, async (trx) => {
       const { project, account } = await visibleServiceAccount(trx, ctx, projectName, saName);
       const principal = authorize(
         ctx,
@@ -171,7 +171,7 @@ export class TokenService {
   }
 
   async update(ctx: RequestContext, id: string, body: UpdateToken): Promise<TokenView> {
-    return transact(this.deps, ctx, async (trx) => {
+    return transact(this.deps, async (trx) => {
       const row = await this.visibleToken(trx, ctx, id);
       authorize(
         ctx,
@@ -197,7 +197,7 @@ export class TokenService {
   }
 
   async revoke(ctx: RequestContext, id: string): Promise<void> {
-    await transact(this.deps, ctx, async (trx) => {
+    await transact(this.deps, async (trx) => {
       const row = await this.visibleToken(trx, ctx, id);
       authorize(
         ctx,
@@ -211,7 +211,7 @@ export class TokenService {
 
   /** `DELETE /v1/tokens/self`: any read-write token may revoke itself. */
   async revokeSelf(ctx: RequestContext): Promise<void> {
-    await transact(this.deps, ctx, async (trx) => {
+    await transact(this.deps, async (trx) => {
       const row = await this.selfToken(trx, ctx);
       await this.revokeIn(trx, ctx, row);
     });
@@ -233,7 +233,7 @@ export class TokenService {
   }
 
   async rotate(ctx: RequestContext, id: string, body: RotateToken): Promise<RotatedToken> {
-    return transact(this.deps, ctx, async (trx) => {
+    return transact(this.deps, async (trx) => {
       const row = await this.visibleToken(trx, ctx, id);
       authorize(
         ctx,
@@ -247,9 +247,7 @@ export class TokenService {
 
   /** `POST /v1/tokens/self/rotate`: any read-write token may rotate itself, whatever its role. */
   async rotateSelf(ctx: RequestContext, body: RotateToken): Promise<RotatedToken> {
-    return transact(this.deps, ctx, async (trx) =>
-      this.rotateIn(trx, ctx, await this.selfToken(trx, ctx), body),
-    );
+    return transact(this.deps, async (trx) => this.rotateIn(trx, ctx, await this.selfToken(trx, ctx), body));
   }
 
   private async selfToken(trx: Executor, ctx: RequestContext): Promise<TokenRecord> {

@@ -74,6 +74,21 @@ describe("audit log", () => {
     expect(authEvent).toMatchObject({ outcome: "denied", details: { code: "token_revoked" } });
   });
 
+  it("records a look outside the caller's scope as a denial, answering 404 as if nothing were there", async () => {
+    await server.api("POST", "/v1/projects", { body: { name: "secret-project" } });
+    const outsider = await accountWithToken(server, { name: "outsider", role: "owner" });
+    const res = await server.api("GET", "/v1/projects/secret-project/service-accounts", {
+      token: outsider.token,
+    });
+    const missing = await server.api("GET", "/v1/projects/no-such-project/service-accounts", {
+      token: outsider.token,
+    });
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe(missing.body.code);
+    const [event] = await allEvents(`&outcome=denied&actor=${outsider.accountId}&target=secret-project`);
+    expect(event).toMatchObject({ action: "project.read", details: { code: "not_found" } });
+  });
+
   it("pages newest first and filters by actor, project, time", async () => {
     const events = await allEvents();
     expect(events.length).toBeGreaterThan(5);
