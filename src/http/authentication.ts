@@ -31,6 +31,8 @@ export function requireBearer(
   limiter: FailedAuthLimiter,
   metrics: Metrics,
 ): void {
+  // Declared up front, so every request object keeps one shape (V8 stays on its fast path).
+  if (!app.hasRequestDecorator("ctx")) app.decorateRequest("ctx", undefined as unknown as RequestContext);
   app.addHook("onRequest", async (request) => {
     const ctx = contextOf(request);
     request.ctx = ctx;

@@ -3,6 +3,7 @@ import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
 import type { FastifyInstance } from "fastify";
 import type { FieldError } from "../lib/errors.ts";
+import { redactTokenLookalikes } from "../tokens/format.ts";
 
 function makeAjv(coerceTypes: boolean): Ajv {
   // Bodies are strict: no coercion, no silently dropped fields. Query strings are text, so coerce.
@@ -33,7 +34,8 @@ export function fieldErrors(errors: ErrorObject[], part: string | undefined): Fi
     if (e.keyword === "additionalProperties") segments.push(String(e.params.additionalProperty));
     if (e.keyword === "required") segments.push(String(e.params.missingProperty));
     if (e.keyword === "propertyNames") segments.push(String(e.params.propertyName));
-    const field = segments.join(".") || (part ?? "body");
+    // Property names come from the client: one may be a secret sent in the wrong place.
+    const field = redactTokenLookalikes(segments.join(".")) || (part ?? "body");
     const message =
       e.keyword === "additionalProperties"
         ? "unknown field"

@@ -1,5 +1,7 @@
+import type { FastifyRequest } from "fastify";
 import pino from "pino";
 import { migrate, openSqlite } from "../db/database.ts";
+import { redactTokenLookalikes } from "../tokens/format.ts";
 import { buildApp } from "./app.ts";
 import { BOOTSTRAP_TOKEN_FILE, bootstrap } from "./bootstrap.ts";
 import type { ServerConfig } from "./config.ts";
@@ -15,9 +17,29 @@ export const LOG_REDACT_PATHS = [
   "*.secret",
 ];
 
+/**
+ * How a request appears in the log (replaces Fastify's serializer, which logs `req.url` verbatim).
+ * The query string is never logged, since clients put credentials there (`?access_token=`), and
+ * anything token-shaped in the path is redacted.
+ */
+export function requestLogView(req: FastifyRequest) {
+  const [path = "", query] = req.url.split("?", 2);
+  return {
+    method: req.method,
+    url: redactTokenLookalikes(path) + (query === undefined ? "" : "?[redacted]"),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 /** Opens the store, migrates, bootstraps, listens; stops cleanly on SIGINT/SIGTERM. */
 export async function runServer(config: ServerConfig): Promise<void> {
-  const logger = pino({ level: config.logLevel, redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } });
+  const logger = pino({
+    level: config.logLevel,
+    redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" },
+    serializers: { req: requestLogView },
+  });
   const db = openSqlite(config.dataDir);
   const applied = await migrate(db);
   logger.info({ migrations: applied.length, data_dir: config.dataDir }, "store ready (SQLite)");

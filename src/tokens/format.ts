@@ -49,6 +49,17 @@ export function isWellFormedOpaqueToken(text: string): boolean {
   return checksum(body) === text.slice(-CHECKSUM_LENGTH);
 }
 
+/**
+ * Anything that could be an opaque secret (the prefix and at least the random part, checksum or
+ * not), for scrubbing text a client controls before it is echoed or logged.
+ */
+const TOKEN_LOOKALIKE = /lk_[0-9A-Za-z]{43,}/g;
+
+/** `text` with every token look-alike replaced by `lk_[redacted]`. */
+export function redactTokenLookalikes(text: string): string {
+  return text.replace(TOKEN_LOOKALIKE, "lk_[redacted]");
+}
+
 /** What is stored and looked up instead of the secret. */
 export function tokenDigest(token: string): string {
   return createHash("sha256").update(token).digest("hex");

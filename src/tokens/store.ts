@@ -1,3 +1,4 @@
+import type { CompiledQuery } from "kysely";
 import type { Executor } from "../db/database.ts";
 import type { TokenTable } from "../db/schema.ts";
 import { addSeconds } from "../lib/clock.ts";
@@ -36,9 +37,20 @@ export async function findTokenById(db: Executor, id: string): Promise<TokenReco
   return selectTokens(db).where("tokens.id", "=", id).executeTakeFirst();
 }
 
-/** The hot path: one indexed lookup by digest. */
+const byDigest = new WeakMap<Executor, CompiledQuery<TokenRecord>>();
+
+/**
+ * The hot path: one indexed lookup by digest. Compiled once per database, since building the
+ * query costs more than running it; the digest is its only parameter.
+ */
 export async function findTokenByDigest(db: Executor, digest: string): Promise<TokenRecord | undefined> {
-  return selectTokens(db).where("tokens.digest", "=", digest).executeTakeFirst();
+  let compiled = byDigest.get(db);
+  if (!compiled) {
+    compiled = selectTokens(db).where("tokens.digest", "=", digest).compile();
+    byDigest.set(db, compiled);
+  }
+  const { rows } = await db.executeQuery<TokenRecord>({ ...compiled, parameters: [digest] });
+  return rows[0];
 }
 
 export type NewToken = Omit<
