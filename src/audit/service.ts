@@ -99,8 +99,8 @@ export class AuditService {
     }
     if (q.project) query = query.where("project", "=", q.project);
     if (q.outcome) query = query.where("outcome", "=", q.outcome);
-    if (q.since) query = query.where("time", ">=", new Date(q.since).toISOString());
-    if (q.until) query = query.where("time", "<", new Date(q.until).toISOString());
+    if (q.since) query = query.where("time", ">=", instant("since", q.since));
+    if (q.until) query = query.where("time", "<", instant("until", q.until));
     if (q.cursor) query = query.where("seq", "<", decodeCursor<{ s: number }>(q.cursor, { s: "number" }).s);
     const rows = await query.execute();
     return toPage(rows, q.limit, auditEventView, (r) => ({ s: Number(r.seq) }));

@@ -4,6 +4,7 @@ import type { FailedAuthLimiter } from "../auth/rate-limit.ts";
 import { ApiError } from "../lib/errors.ts";
 import type { RequestContext } from "../server/context.ts";
 import { type Deps, transact } from "../server/deps.ts";
+import { redactTokenLookalikes } from "../tokens/format.ts";
 import type { Metrics } from "./metrics.ts";
 
 declare module "fastify" {
@@ -17,7 +18,8 @@ export function contextOf(request: FastifyRequest): RequestContext {
     principal: undefined,
     requestId: request.id,
     ip: request.ip ?? null,
-    userAgent: request.headers["user-agent"]?.slice(0, 512) ?? null,
+    // Recorded in audit events, so a pasted secret is cut out of it.
+    userAgent: redactTokenLookalikes(request.headers["user-agent"]?.slice(0, 512) ?? "") || null,
   };
 }
 
