@@ -1,28 +1,13 @@
 import { createHash } from "node:crypto";
+import type { AuditEventTable } from "../db/schema.ts";
 
 export const GENESIS_HASH = "0".repeat(64);
 
-/** The fields an event's hash covers, in a fixed order. */
-export interface HashedEvent {
-  id: string;
-  time: string;
-  actor_service_account_id: string | null;
-  actor_service_account_name: string | null;
-  actor_project: string | null;
-  actor_token_id: string | null;
-  action: string;
-  target_type: string;
-  target_id: string | null;
-  target_name: string | null;
-  project: string | null;
-  outcome: string;
-  request_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  details: string;
-}
+/** Everything an event records except its place in the chain; all of it is hashed. */
+export type HashedEvent = Omit<AuditEventTable, "seq" | "prev_hash" | "hash">;
 
-const HASHED_FIELDS: (keyof HashedEvent)[] = [
+// Fixed order: the hash must not depend on how an object happened to be built.
+const HASHED_FIELDS = [
   "id",
   "time",
   "actor_service_account_id",
@@ -39,7 +24,12 @@ const HASHED_FIELDS: (keyof HashedEvent)[] = [
   "ip",
   "user_agent",
   "details",
-];
+] as const satisfies readonly (keyof HashedEvent)[];
+// A field added to the table but not to the list above fails to compile here.
+const everyFieldHashed: Exclude<keyof HashedEvent, (typeof HASHED_FIELDS)[number]> extends never
+  ? true
+  : never = true;
+void everyFieldHashed;
 
 /** hash = SHA-256(prev_hash ‖ canonical JSON array of the hashed fields). */
 export function eventHash(prevHash: string, event: HashedEvent): string {
