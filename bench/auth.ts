@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { migrate, openSqlite } from "../src/db/database.ts";
+import { MasterKey } from "../src/keys/master-key.ts";
 import { buildApp } from "../src/server/app.ts";
 import { bootstrap } from "../src/server/bootstrap.ts";
 
@@ -26,6 +27,7 @@ const dir = mkdtempSync(join(tmpdir(), "latchkey-bench-"));
 const db = openSqlite(dir);
 await migrate(db);
 const { app, deps } = await buildApp({
+  masterKey: MasterKey.generate(),
   db,
   failedAuthLimit: { maxFailures: Number.MAX_SAFE_INTEGER, windowSeconds: 1 },
 });

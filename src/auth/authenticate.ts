@@ -5,6 +5,8 @@ import type { RequestContext } from "../server/context.ts";
 import { type Deps, transact } from "../server/deps.ts";
 import { isWellFormedOpaqueToken, tokenDigest } from "../tokens/format.ts";
 import { findTokenByDigest, type TokenRecord } from "../tokens/store.ts";
+import { tokenRevoked } from "../revocations/feed.ts";
+import { emailOf } from "../service-accounts/email.ts";
 import type { Access, Principal, Role, Scope } from "./policy.ts";
 
 /** last_used_at is written at most this often per token, so authentication rarely writes. */
@@ -49,7 +51,7 @@ function principalOf(record: TokenRecord): Principal {
   return {
     serviceAccountId: record.service_account_id,
     serviceAccountName: record.sa_name,
-    email: `${record.sa_name}@${record.project_name}.serviceaccounts.latchkey`,
+    email: emailOf(record.sa_name, record.project_name),
     projectId: record.project_id,
     projectName: record.project_name,
     role: record.sa_role as Role,
@@ -73,6 +75,11 @@ export async function recordUse(deps: Deps, ctx: RequestContext, record: TokenRe
   if (firstUse && record.retire_previous_on_first_use === 1 && record.rotated_from !== null) {
     const previousId = record.rotated_from;
     await transact(deps, async (trx) => {
+      const previous = await trx
+        .selectFrom("tokens")
+        .select("expires_at")
+        .where("id", "=", previousId)
+        .executeTakeFirst();
       const retired = await trx
         .updateTable("tokens")
         .set({ expires_at: nowIso })
@@ -82,6 +89,12 @@ export async function recordUse(deps: Deps, ctx: RequestContext, record: TokenRe
         .executeTakeFirst();
       await markUsed(trx, record.id, nowIso, staleBefore);
       if (Number(retired.numUpdatedRows) === 1) {
+        await tokenRevoked(
+          deps.revocations,
+          trx,
+          { id: previousId, expires_at: previous?.expires_at ?? nowIso },
+          nowIso,
+        );
         await deps.audit.append(trx, ctx, {
           action: "token.retire_previous",
           target: { type: "token", id: previousId, name: record.name },

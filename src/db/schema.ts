@@ -47,6 +47,7 @@ export interface TokenTable {
   rotated_to: string | null;
   retire_previous_on_first_use: number;
   created_by: string;
+  kid: string | null;
 }
 
 export interface AuditEventTable {
@@ -71,11 +72,46 @@ export interface AuditEventTable {
   hash: string;
 }
 
+export interface SigningKeyTable {
+  kid: string;
+  algorithm: string;
+  public_jwk: string;
+  private_key: string;
+  created_at: string;
+  retired_at: string | null;
+}
+
+export interface BoundObjectTable {
+  project_id: string;
+  kind: string;
+  name: string;
+  uid: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RevokedJwtTable {
+  jti: string;
+  expires_at: string;
+}
+
+export interface RevocationEventTable {
+  seq: number;
+  time: string;
+  type: string;
+  data: string;
+  relevant_until: string;
+}
+
 export interface Database {
   projects: ProjectTable;
   service_accounts: ServiceAccountTable;
   tokens: TokenTable;
   audit_events: AuditEventTable;
+  signing_keys: SigningKeyTable;
+  bound_objects: BoundObjectTable;
+  revoked_jwts: RevokedJwtTable;
+  revocation_events: RevocationEventTable;
 }
 
 export type { Generated };

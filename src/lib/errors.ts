@@ -7,7 +7,6 @@ export const errorCodes = {
   invalid_json: { status: 400, title: "The request body is not valid JSON" },
   ttl_out_of_range: { status: 400, title: "The requested lifetime is outside the allowed range" },
   invalid_cursor: { status: 400, title: "The pagination cursor is not valid" },
-  unsupported_token_format: { status: 400, title: "This token format is not available" },
   unauthenticated: { status: 401, title: "Authentication is required" },
   token_invalid: { status: 401, title: "The token is not valid" },
   token_expired: { status: 401, title: "The token has expired" },

@@ -9,6 +9,9 @@ import { AuditEvent, ChainVerification } from "../audit/schemas.ts";
 import { FailedAuthLimiter } from "../auth/rate-limit.ts";
 import { whoamiRoutes } from "../auth/routes.ts";
 import type { Db } from "../db/database.ts";
+import { KeyRing, type SigningAlgorithm } from "../keys/key-ring.ts";
+import type { MasterKey } from "../keys/master-key.ts";
+import { RevocationFeed } from "../revocations/feed.ts";
 import { contextOf, requireBearer } from "../http/authentication.ts";
 import { healthRoutes } from "../http/health.ts";
 import { Metrics } from "../http/metrics.ts";
@@ -29,6 +32,11 @@ import { makeServices, type Services } from "./services.ts";
 
 export interface AppOptions {
   db: Db;
+  /** Wraps the signing keys at rest (see keys/master-key.ts). */
+  masterKey: MasterKey;
+  signingAlgorithm?: SigningAlgorithm;
+  /** `iss` of issued JWTs; defaults to http://127.0.0.1:8080. */
+  issuer?: string;
   clock?: Clock;
   policy?: Partial<Policy>;
   /** Replaces the audit log (tests inject failures with it). */
@@ -52,11 +60,20 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 /** Builds the whole HTTP application without listening; `main` alone reads the environment. */
 export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const clock = options.clock ?? systemClock;
+  const policy = { ...defaultPolicy, ...options.policy };
+  const keys = new KeyRing(options.db, options.masterKey, clock, {
+    algorithm: options.signingAlgorithm ?? "ES256",
+    maxShortLivedSeconds: policy.maxTokenRequestSeconds,
+  });
+  await keys.load();
   const deps: Deps = {
     db: options.db,
     clock,
     audit: options.audit ? options.audit(clock) : new ChainedAuditLog(clock),
-    policy: { ...defaultPolicy, ...options.policy },
+    policy,
+    keys,
+    issuer: (options.issuer ?? "http://127.0.0.1:8080").replace(/\/+$/, ""),
+    revocations: new RevocationFeed(options.db, clock),
   };
   const services = makeServices(deps);
   const metrics = new Metrics();

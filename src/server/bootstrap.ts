@@ -47,7 +47,8 @@ export async function bootstrap(deps: Deps, dataDir: string | undefined): Promis
       deleted_at: null,
     };
     await trx.insertInto("service_accounts").values(account).execute();
-    const issued = await issueToken(trx, now, "system", {
+    const subject = { serviceAccountId: account.id, serviceAccountName: account.name, project: project.name };
+    const issued = await issueToken(trx, deps, now, "system", subject, {
       service_account_id: account.id,
       name: "bootstrap",
       description: "First token of the bootstrap account",

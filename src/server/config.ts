@@ -1,7 +1,11 @@
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from "../keys/key-ring.ts";
 import { parseDuration } from "../lib/duration.ts";
 import { defaultPolicy } from "./deps.ts";
 
 export interface ServerConfig {
+  issuer: string;
+  signingAlgorithm: SigningAlgorithm;
+  maxTokenRequestSeconds: number;
   host: string;
   port: number;
   dataDir: string;
@@ -32,8 +36,30 @@ export function serverConfig(
   if (maxTokenTtlSeconds === undefined || maxTokenTtlSeconds < 600) {
     throw new ConfigError(`max token TTL "${ttlText}" must be a duration of at least 600s, like 366d`);
   }
+  const algorithm = env.LATCHKEY_SIGNING_ALG ?? "ES256";
+  if (!(SIGNING_ALGORITHMS as readonly string[]).includes(algorithm)) {
+    throw new ConfigError(
+      `LATCHKEY_SIGNING_ALG "${algorithm}" must be one of ${SIGNING_ALGORITHMS.join(", ")}`,
+    );
+  }
+  const requestText = env.LATCHKEY_MAX_TOKEN_REQUEST_TTL;
+  const maxTokenRequestSeconds =
+    requestText === undefined ? defaultPolicy.maxTokenRequestSeconds : parseDuration(requestText);
+  if (maxTokenRequestSeconds === undefined || maxTokenRequestSeconds < 600) {
+    throw new ConfigError(
+      `LATCHKEY_MAX_TOKEN_REQUEST_TTL "${requestText}" must be a duration of at least 600s`,
+    );
+  }
+  const host = listen.host.includes(":")
+    ? `[${listen.host}]`
+    : listen.host === "0.0.0.0"
+      ? "127.0.0.1"
+      : listen.host;
   return {
     ...listen,
+    issuer: (env.LATCHKEY_ISSUER ?? `http://${host}:${listen.port}`).replace(/\/+$/, ""),
+    signingAlgorithm: algorithm as SigningAlgorithm,
+    maxTokenRequestSeconds,
     dataDir: flags.dataDir ?? env.LATCHKEY_DATA_DIR ?? "./data",
     maxTokenTtlSeconds,
     logLevel: env.LATCHKEY_LOG_LEVEL ?? "info",

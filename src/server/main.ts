@@ -2,6 +2,7 @@ import type { FastifyRequest } from "fastify";
 import pino from "pino";
 import { migrate, openSqlite } from "../db/database.ts";
 import { redactTokenLookalikes } from "../tokens/format.ts";
+import { loadMasterKey } from "../keys/master-key.ts";
 import { buildApp } from "./app.ts";
 import { BOOTSTRAP_TOKEN_FILE, bootstrap } from "./bootstrap.ts";
 import type { ServerConfig } from "./config.ts";
@@ -43,10 +44,24 @@ export async function runServer(config: ServerConfig): Promise<void> {
   const db = openSqlite(config.dataDir);
   const applied = await migrate(db);
   logger.info({ migrations: applied.length, data_dir: config.dataDir }, "store ready (SQLite)");
+  const master = loadMasterKey(process.env, config.dataDir);
+  if (master.generated) {
+    logger.warn(
+      { file: master.source },
+      "GENERATED A NEW MASTER KEY next to the database. It encrypts the signing keys: back it up apart from the " +
+        "data, or set LATCHKEY_MASTER_KEY / LATCHKEY_MASTER_KEY_FILE. Whoever has both can sign tokens.",
+    );
+  }
   const { app, deps } = await buildApp({
     db,
     logger,
-    policy: { maxTokenTtlSeconds: config.maxTokenTtlSeconds },
+    masterKey: master.key,
+    issuer: config.issuer,
+    signingAlgorithm: config.signingAlgorithm,
+    policy: {
+      maxTokenTtlSeconds: config.maxTokenTtlSeconds,
+      maxTokenRequestSeconds: config.maxTokenRequestSeconds,
+    },
     trustProxy: config.trustProxy,
   });
   const secret = await bootstrap(deps, config.dataDir);

@@ -3,7 +3,9 @@ import type { Role, Scope } from "../auth/policy.ts";
 import type { Executor } from "../db/database.ts";
 import type { ProjectTable, ServiceAccountTable } from "../db/schema.ts";
 import { decodeCursor, type Page, toPage } from "../lib/cursor.ts";
+import { addSeconds } from "../lib/clock.ts";
 import { ApiError } from "../lib/errors.ts";
+import { tokenRevoked } from "../revocations/feed.ts";
 import { newId } from "../lib/ids.ts";
 import { type Labels, parseLabels } from "../lib/json.ts";
 import { visibleProject } from "../projects/service.ts";
@@ -95,6 +97,12 @@ export const asTarget = (account: Pick<ServiceAccountTable, "role" | "scope">) =
 
 export class ServiceAccountService {
   constructor(private readonly deps: Deps) {}
+
+  /** Until every token the account could hold has expired. */
+  private relevantForever(): string {
+    const longest = Math.max(this.deps.policy.maxTokenTtlSeconds, this.deps.policy.maxTokenRequestSeconds);
+    return addSeconds(this.deps.clock.now(), longest).toISOString();
+  }
 
   async list(
     ctx: RequestContext,
@@ -216,6 +224,15 @@ export class ServiceAccountService {
         subject,
       );
       await trx.updateTable("service_accounts").set(next).where("id", "=", account.id).execute();
+      if (next.disabled !== account.disabled) {
+        const type = next.disabled === 1 ? "service_account.disabled" : "service_account.enabled";
+        await this.deps.revocations.append(
+          trx,
+          type,
+          { service_account_id: account.id },
+          this.relevantForever(),
+        );
+      }
       await this.deps.audit.append(trx, ctx, {
         action: "service_account.update",
         target: subject,
@@ -248,8 +265,16 @@ export class ServiceAccountService {
         .set({ revoked_at: now })
         .where("service_account_id", "=", account.id)
         .where("revoked_at", "is", null)
-        .returning("id")
+        .returning(["id", "expires_at"])
         .execute();
+      for (const token of revoked) await tokenRevoked(this.deps.revocations, trx, token, now);
+      // Short-lived JWTs of the account have no rows: verifiers learn that its subject is gone.
+      await this.deps.revocations.append(
+        trx,
+        "service_account.disabled",
+        { service_account_id: account.id, deleted: true },
+        this.relevantForever(),
+      );
       await trx
         .updateTable("service_accounts")
         .set({ deleted_at: now })

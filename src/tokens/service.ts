@@ -9,6 +9,7 @@ import type { RequestContext } from "../server/context.ts";
 import { DEFAULT_TOKEN_TTL_SECONDS, type Deps, MIN_TOKEN_TTL_SECONDS, transact } from "../server/deps.ts";
 import { asTarget, visibleServiceAccount } from "../service-accounts/service.ts";
 import type { TokenState } from "./state.ts";
+import { tokenRevoked } from "../revocations/feed.ts";
 import { findTokenById, issueToken, selectTokens, type TokenRecord } from "./store.ts";
 import { type TokenView, tokenView } from "./view.ts";
 
@@ -123,15 +124,6 @@ export class TokenService {
     saName: string,
     body: CreateToken,
   ): Promise<IssuedToken> {
-    if (body.format === "jwt") {
-      throw new ApiError(
-        "unsupported_token_format",
-        "format jwt needs signing keys, which this server does not have yet",
-        {
-          errors: [{ field: "format", message: "only opaque is available" }],
-        },
-      );
-    }
     const ttl = body.ttl_seconds ?? DEFAULT_TOKEN_TTL_SECONDS;
     this.checkTtl(ttl);
     return transact(this.deps, async (trx) => {
@@ -142,7 +134,12 @@ export class TokenService {
         { projectId: project.id, serviceAccount: asTarget(account) },
         { type: "token", name: body.name, project: project.name },
       );
-      const issued = await issueToken(trx, this.deps.clock.now(), principal.email, {
+      const subject = {
+        serviceAccountId: account.id,
+        serviceAccountName: account.name,
+        project: project.name,
+      };
+      const issued = await issueToken(trx, this.deps, this.deps.clock.now(), principal.email, subject, {
         service_account_id: account.id,
         name: body.name,
         description: body.description ?? "",
@@ -219,11 +216,9 @@ export class TokenService {
 
   private async revokeIn(trx: Executor, ctx: RequestContext, row: TokenRecord): Promise<void> {
     if (row.revoked_at !== null) return; // revoking twice is not an error, and not a change
-    await trx
-      .updateTable("tokens")
-      .set({ revoked_at: this.deps.clock.now().toISOString() })
-      .where("id", "=", row.id)
-      .execute();
+    const now = this.deps.clock.now().toISOString();
+    await trx.updateTable("tokens").set({ revoked_at: now }).where("id", "=", row.id).execute();
+    await tokenRevoked(this.deps.revocations, trx, row, now);
     await this.deps.audit.append(trx, ctx, {
       action: "token.revoke",
       target: tokenSubject(row),
@@ -281,7 +276,12 @@ export class TokenService {
     // Never extended: the previous token keeps the earlier of its own expiry and the deadline.
     const previousExpiry = deadline === undefined || deadline >= old.expires_at ? old.expires_at : deadline;
 
-    const issued = await issueToken(trx, now, ctx.principal?.email ?? "system", {
+    const subject = {
+      serviceAccountId: old.service_account_id,
+      serviceAccountName: old.sa_name,
+      project: old.project_name,
+    };
+    const issued = await issueToken(trx, this.deps, now, ctx.principal?.email ?? "system", subject, {
       service_account_id: old.service_account_id,
       name: old.name,
       description: old.description,
@@ -305,6 +305,8 @@ export class TokenService {
     if (Number(claimed.numUpdatedRows) !== 1) {
       throw new ApiError("token_already_rotated", `token ${old.id} was rotated concurrently`);
     }
+    if (previousExpiry !== old.expires_at)
+      await tokenRevoked(this.deps.revocations, trx, old, previousExpiry);
     await this.deps.audit.append(trx, ctx, {
       action: "token.rotate",
       target: tokenSubject(issued.row),

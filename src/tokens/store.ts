@@ -3,6 +3,10 @@ import type { Executor } from "../db/database.ts";
 import type { TokenTable } from "../db/schema.ts";
 import { addSeconds } from "../lib/clock.ts";
 import { newId } from "../lib/ids.ts";
+import type { Access } from "../auth/policy.ts";
+import { scopeOf, signAccessToken } from "../jwt/access-token.ts";
+import type { KeyRing } from "../keys/key-ring.ts";
+import { emailOf } from "../service-accounts/email.ts";
 import { generateOpaqueToken, tokenDigest } from "./format.ts";
 
 /** A token row with what its views and rules need from its service account and project. */
@@ -55,26 +59,71 @@ export async function findTokenByDigest(db: Executor, digest: string): Promise<T
 
 export type NewToken = Omit<
   TokenTable,
-  "id" | "digest" | "created_at" | "expires_at" | "last_used_at" | "revoked_at" | "rotated_to" | "created_by"
+  | "id"
+  | "digest"
+  | "kid"
+  | "created_at"
+  | "expires_at"
+  | "last_used_at"
+  | "revoked_at"
+  | "rotated_to"
+  | "created_by"
 >;
 
-/** Generates a secret and stores only its digest. The secret leaves this function once, to the caller. */
+/** What a JWT-format token needs to know about its owner to sign its claims. */
+export interface TokenSubject {
+  serviceAccountId: string;
+  serviceAccountName: string;
+  project: string;
+}
+
+/**
+ * Makes a secret and stores only what verifies it: the digest of an opaque token, or the signing
+ * key of a JWT (whose `jti` is the token id). The secret leaves this function once, to the caller.
+ */
 export async function issueToken(
   db: Executor,
+  signer: { keys: KeyRing; issuer: string },
   now: Date,
   createdBy: string,
+  subject: TokenSubject,
   fields: NewToken,
 ): Promise<{ row: TokenRecord; secret: string }> {
-  const secret = generateOpaqueToken();
   const id = newId();
+  const expiresAt = addSeconds(now, fields.ttl_seconds);
+  let secret: string;
+  let digest: string | null = null;
+  let kid: string | null = null;
+  if (fields.format === "jwt") {
+    const audiences = JSON.parse(fields.audiences) as string[];
+    kid = signer.keys.active().kid;
+    secret = await signAccessToken(signer.keys, {
+      iss: signer.issuer,
+      sub: subject.serviceAccountId,
+      aud: audiences.length > 0 ? audiences : [signer.issuer],
+      exp: Math.floor(expiresAt.getTime() / 1000),
+      iat: Math.floor(now.getTime() / 1000),
+      nbf: Math.floor(now.getTime() / 1000),
+      jti: id,
+      client_id: emailOf(subject.serviceAccountName, subject.project),
+      scope: scopeOf(fields.access as Access),
+      project: subject.project,
+      service_account: subject.serviceAccountName,
+      access: fields.access as Access,
+    });
+  } else {
+    secret = generateOpaqueToken();
+    digest = tokenDigest(secret);
+  }
   await db
     .insertInto("tokens")
     .values({
       ...fields,
       id,
-      digest: tokenDigest(secret),
+      digest,
+      kid,
       created_at: now.toISOString(),
-      expires_at: addSeconds(now, fields.ttl_seconds).toISOString(),
+      expires_at: expiresAt.toISOString(),
       last_used_at: null,
       revoked_at: null,
       rotated_to: null,

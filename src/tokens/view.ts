@@ -1,6 +1,6 @@
 import type { Access } from "../auth/policy.ts";
 import { type Labels, parseLabels, parseList } from "../lib/json.ts";
-import { emailOf } from "../service-accounts/service.ts";
+import { emailOf } from "../service-accounts/email.ts";
 import { type TokenState, tokenState } from "./state.ts";
 import type { TokenRecord } from "./store.ts";
 

@@ -1,9 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AuditLog } from "../../src/audit/log.ts";
 import { migrate, openSqlite } from "../../src/db/database.ts";
+import type { SigningAlgorithm } from "../../src/keys/key-ring.ts";
+import { MasterKey } from "../../src/keys/master-key.ts";
 import type { Clock } from "../../src/lib/clock.ts";
 import { buildApp, type Latchkey } from "../../src/server/app.ts";
 import { BOOTSTRAP_TOKEN_FILE, bootstrap } from "../../src/server/bootstrap.ts";
@@ -38,6 +40,7 @@ export interface TestServerOptions {
   policy?: Partial<Policy>;
   audit?: (clock: Clock) => AuditLog;
   failedAuthLimit?: { maxFailures: number; windowSeconds: number };
+  signingAlgorithm?: SigningAlgorithm;
 }
 
 /** A real Latchkey on a real port over a fresh SQLite file, with injectable edges. */
@@ -45,8 +48,13 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
   const dataDir = mkdtempSync(join(tmpdir(), "latchkey-test-"));
   const db = openSqlite(dataDir);
   await migrate(db);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
   const latchkey = await buildApp({
     db,
+    masterKey: MasterKey.generate(),
+    issuer: url,
+    signingAlgorithm: options.signingAlgorithm,
     clock: options.clock,
     policy: options.policy,
     audit: options.audit,
@@ -54,9 +62,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
   });
   await bootstrap(latchkey.deps, dataDir);
   const bootstrapToken = readFileSync(join(dataDir, BOOTSTRAP_TOKEN_FILE), "utf8").trim();
-  await latchkey.app.listen({ host: "127.0.0.1", port: 0 });
-  const { port } = latchkey.app.server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  await latchkey.app.listen({ host: "127.0.0.1", port });
 
   const api = async (method: string, path: string, o: RequestOptions = {}): Promise<ApiResponse> => {
     const headers: Record<string, string> = { ...o.headers };
@@ -131,4 +137,13 @@ export async function rowCounts(server: TestServer): Promise<Record<string, numb
     out[table] = Number(row.n);
   }
   return out;
+}
+
+/** A port that was free a moment ago (the issuer URL must be known before the server starts). */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }

@@ -131,7 +131,6 @@ const access: Bad[] = [
   ["null", null],
 ];
 const format: Bad[] = [
-  ["jwt (no signing keys yet)", "jwt", "unsupported_token_format"],
   ["an unknown format", "pem"],
   ["uppercase", "OPAQUE"],
   ["null", null],

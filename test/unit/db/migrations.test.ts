@@ -10,8 +10,9 @@ describe("migrations", () => {
     const dir = mkdtempSync(join(tmpdir(), "latchkey-migrate-"));
     const db = openSqlite(dir);
     try {
-      expect(await migrate(db)).toEqual(["0001-initial"]);
-      expect(await migrate(db)).toEqual(["0001-initial"]);
+      const all = ["0001-initial", "0002-signing-keys-and-revocations"];
+      expect(await migrate(db)).toEqual(all);
+      expect(await migrate(db)).toEqual(all);
       await sql`insert into kysely_migration (name, timestamp) values ('9999-from-the-future', '2031-01-01')`.execute(
         db,
       );

@@ -1,0 +1,94 @@
+import * as jose from "jose";
+import type { Access } from "../auth/policy.ts";
+import type { KeyRing } from "../keys/key-ring.ts";
+
+/** The claims of every JWT Latchkey issues (RFC 9068 profile plus Latchkey's own). */
+export interface AccessTokenClaims {
+  iss: string;
+  sub: string;
+  aud: string[];
+  exp: number;
+  iat: number;
+  nbf: number;
+  jti: string;
+  client_id: string;
+  scope: string;
+  project: string;
+  service_account: string;
+  access: Access;
+  /** Kubernetes-style binding: the token dies with the object. */
+  bound_object?: { kind: string; name: string; uid: string };
+}
+
+/** Seconds of clock skew tolerated on `exp` and `nbf`, by the server and the SDK alike. */
+export const CLOCK_SKEW_SECONDS = 5;
+export const ACCESS_TOKEN_TYPE = "at+jwt";
+
+export const scopeOf = (access: Access): string => (access === "read-write" ? "read write" : "read");
+
+export async function signAccessToken(keys: KeyRing, claims: AccessTokenClaims): Promise<string> {
+  const key = keys.active();
+  return new jose.SignJWT({ ...claims })
+    .setProtectedHeader({ alg: key.algorithm, typ: ACCESS_TOKEN_TYPE, kid: key.kid })
+    .sign(key.privateKey);
+}
+
+/** Whether the text is shaped like a JWS compact serialization (three base64url parts). */
+export const looksLikeJwt = (text: string): boolean =>
+  /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(text);
+
+const FORBIDDEN_HEADERS = ["jku", "x5u", "jwk", "x5c", "crit"];
+
+export type JwtFailure =
+  "malformed" | "unknown_key" | "bad_signature" | "expired" | "not_yet_valid" | "invalid_claims";
+
+/**
+ * Verifies signature, type, issuer and lifetime. The key comes from our own ring by `kid` only;
+ * header-supplied keys and key URLs are refused, never fetched, and the algorithm must be the one
+ * configured for that key (so no `none`, no HS256-with-a-public-key, no RS/ES swap).
+ */
+export async function verifyAccessToken(
+  keys: KeyRing,
+  token: string,
+  options: { issuer: string; now: Date },
+): Promise<{ ok: true; claims: AccessTokenClaims } | { ok: false; reason: JwtFailure }> {
+  if (token.length > 16_384 || !looksLikeJwt(token)) return { ok: false, reason: "malformed" };
+  let header: jose.ProtectedHeaderParameters;
+  try {
+    header = jose.decodeProtectedHeader(token);
+  } catch {
+    return { ok: false, reason: "malformed" };
+  }
+  if (FORBIDDEN_HEADERS.some((h) => h in header) || header.typ !== ACCESS_TOKEN_TYPE) {
+    return { ok: false, reason: "malformed" };
+  }
+  const key =
+    typeof header.kid === "string" && header.kid.length <= 64 ? keys.verificationKey(header.kid) : undefined;
+  if (!key) return { ok: false, reason: "unknown_key" };
+  try {
+    const { payload } = await jose.jwtVerify(token, key.publicKey, {
+      algorithms: [key.algorithm],
+      issuer: options.issuer,
+      typ: ACCESS_TOKEN_TYPE,
+      currentDate: options.now,
+      clockTolerance: CLOCK_SKEW_SECONDS,
+      requiredClaims: ["iss", "sub", "aud", "exp", "iat", "jti"],
+    });
+    const claims = payload as unknown as AccessTokenClaims;
+    if (!Array.isArray(claims.aud) && typeof claims.aud === "string") claims.aud = [claims.aud];
+    if (typeof claims.project !== "string" || typeof claims.service_account !== "string") {
+      return { ok: false, reason: "invalid_claims" };
+    }
+    if (claims.access !== "read-only" && claims.access !== "read-write")
+      return { ok: false, reason: "invalid_claims" };
+    return { ok: true, claims };
+  } catch (error) {
+    if (error instanceof jose.errors.JWTExpired) return { ok: false, reason: "expired" };
+    if (error instanceof jose.errors.JWTClaimValidationFailed && error.claim === "nbf") {
+      return { ok: false, reason: "not_yet_valid" };
+    }
+    if (error instanceof jose.errors.JWSSignatureVerificationFailed)
+      return { ok: false, reason: "bad_signature" };
+    return { ok: false, reason: "invalid_claims" };
+  }
+}

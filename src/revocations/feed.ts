@@ -1,0 +1,110 @@
+import { EventEmitter } from "node:events";
+import type { Db, Executor } from "../db/database.ts";
+import type { Clock } from "../lib/clock.ts";
+
+export type RevocationEventType =
+  | "token.revoked"
+  | "service_account.disabled"
+  | "service_account.enabled"
+  | "bound_object.invalidated"
+  | "signing_key.rotated";
+
+export interface RevocationEvent {
+  id: number;
+  time: string;
+  type: RevocationEventType;
+  data: Record<string, unknown>;
+}
+
+/**
+ * What offline verifiers must learn, appended in the same transaction as the change and announced
+ * after it commits. Subscribers resume from the last id they saw.
+ */
+export class RevocationFeed {
+  readonly #emitter = new EventEmitter().setMaxListeners(0);
+  #pending = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  async append(
+    trx: Executor,
+    type: RevocationEventType,
+    data: Record<string, unknown>,
+    relevantUntil: string,
+  ): Promise<void> {
+    const last = await trx
+      .selectFrom("revocation_events")
+      .select("seq")
+      .orderBy("seq", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    await trx
+      .insertInto("revocation_events")
+      .values({
+        seq: Number(last?.seq ?? 0) + 1,
+        time: this.clock.now().toISOString(),
+        type,
+        data: JSON.stringify(data),
+        relevant_until: relevantUntil,
+      })
+      .execute();
+    this.#pending = true;
+  }
+
+  /** Called after every commit; wakes subscribers when something was appended. */
+  committed(): void {
+    if (!this.#pending) return;
+    this.#pending = false;
+    this.#emitter.emit("appended");
+  }
+
+  /** Wakes local subscribers for events appended elsewhere (another node). */
+  announce(): void {
+    this.#emitter.emit("appended");
+  }
+
+  onAppended(listener: () => void): () => void {
+    this.#emitter.on("appended", listener);
+    return () => this.#emitter.off("appended", listener);
+  }
+
+  /** Events after `afterId`; from the start, only those still relevant. */
+  async since(afterId: number | undefined, limit = 1000): Promise<RevocationEvent[]> {
+    let query = this.db.selectFrom("revocation_events").selectAll().orderBy("seq").limit(limit);
+    query =
+      afterId === undefined
+        ? query.where("relevant_until", ">", this.clock.now().toISOString())
+        : query.where("seq", ">", afterId);
+    const rows = await query.execute();
+    return rows.map((r) => ({
+      id: Number(r.seq),
+      time: r.time,
+      type: r.type as RevocationEventType,
+      data: JSON.parse(r.data) as Record<string, unknown>,
+    }));
+  }
+
+  /** Drops events no token can need any more; the newest stays, so ids are never reused. */
+  async prune(): Promise<number> {
+    const newest = this.db.selectFrom("revocation_events").select((eb) => eb.fn.max("seq").as("m"));
+    const result = await this.db
+      .deleteFrom("revocation_events")
+      .where("relevant_until", "<=", this.clock.now().toISOString())
+      .where("seq", "<", newest)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}
+
+/** Records that a token stops working at `at` (now, or a rotation deadline). */
+export function tokenRevoked(
+  feed: RevocationFeed,
+  trx: Executor,
+  token: { id: string; expires_at: string },
+  at: string,
+): Promise<void> {
+  return feed.append(trx, "token.revoked", { token_id: token.id, at }, token.expires_at);
+}
