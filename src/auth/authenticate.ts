@@ -4,7 +4,9 @@ import { ApiError } from "../lib/errors.ts";
 import type { RequestContext } from "../server/context.ts";
 import { type Deps, transact } from "../server/deps.ts";
 import { isWellFormedOpaqueToken, tokenDigest } from "../tokens/format.ts";
-import { findTokenByDigest, type TokenRecord } from "../tokens/store.ts";
+import { findTokenByDigest, findTokenById, type TokenRecord } from "../tokens/store.ts";
+import { type JwtFailure, looksLikeJwt, verifyAccessToken } from "../jwt/access-token.ts";
+import { parseList } from "../lib/json.ts";
 import { tokenRevoked } from "../revocations/feed.ts";
 import { emailOf } from "../service-accounts/email.ts";
 import type { Access, Principal, Role, Scope } from "./policy.ts";
@@ -12,8 +14,20 @@ import type { Access, Principal, Role, Scope } from "./policy.ts";
 /** last_used_at is written at most this often per token, so authentication rarely writes. */
 export const LAST_USED_GRANULARITY_SECONDS = 60;
 
+/** What any valid token says, whatever its format: the answer to introspection and TokenReview. */
+export interface TokenFacts {
+  format: "opaque" | "jwt";
+  /** The token id (opaque and JWT-format tokens) or the `jti` of a short-lived JWT. */
+  id: string;
+  /** Empty for an opaque token without audiences: valid for any audience. */
+  audiences: string[];
+  issuedAt: string;
+  expiresAt: string;
+  boundObject?: { kind: string; name: string; uid: string };
+}
+
 export type AuthResult =
-  | { ok: true; principal: Principal; record: TokenRecord }
+  | { ok: true; principal: Principal; token: TokenFacts; record?: TokenRecord }
   | { ok: false; error: ApiError; record?: TokenRecord };
 
 /**
@@ -28,7 +42,9 @@ export async function authenticateBearer(deps: Deps, header: string | undefined)
   return authenticateToken(deps, match[1]);
 }
 
+/** Any Latchkey token, opaque or JWT, checked against everything that can make it invalid. */
 export async function authenticateToken(deps: Deps, token: string): Promise<AuthResult> {
+  if (looksLikeJwt(token)) return authenticateJwt(deps, token);
   if (!isWellFormedOpaqueToken(token)) {
     return {
       ok: false,
@@ -40,14 +56,114 @@ export async function authenticateToken(deps: Deps, token: string): Promise<Auth
   if (!record?.digest || !timingSafeEqual(Buffer.from(record.digest), Buffer.from(digest))) {
     return { ok: false, error: new ApiError("token_invalid", "the token is not known") };
   }
+  return checkRecord(deps, record);
+}
+
+function checkRecord(deps: Deps, record: TokenRecord): AuthResult {
   const now = deps.clock.now().toISOString();
   if (record.revoked_at !== null) return { ok: false, record, error: new ApiError("token_revoked") };
   if (record.expires_at <= now) return { ok: false, record, error: new ApiError("token_expired") };
   if (record.sa_disabled === 1) return { ok: false, record, error: new ApiError("service_account_disabled") };
-  return { ok: true, record, principal: principalOf(record) };
+  const token: TokenFacts = {
+    format: record.format as TokenFacts["format"],
+    id: record.id,
+    audiences: parseList(record.audiences),
+    issuedAt: record.created_at,
+    expiresAt: record.expires_at,
+  };
+  return { ok: true, record, token, principal: principalOf(record, record.id, record.access as Access) };
 }
 
-function principalOf(record: TokenRecord): Principal {
+const jwtReasons: Record<JwtFailure, string> = {
+  malformed: "the token is not a well-formed Latchkey JWT",
+  unknown_key: "the token's key is unknown or retired",
+  bad_signature: "the token's signature does not verify",
+  expired: "the token has expired",
+  not_yet_valid: "the token is not valid yet",
+  invalid_claims: "the token's claims are not valid",
+};
+
+async function authenticateJwt(deps: Deps, jwt: string): Promise<AuthResult> {
+  const verified = await verifyAccessToken(deps.keys, jwt, { issuer: deps.issuer, now: deps.clock.now() });
+  if (!verified.ok) {
+    const code = verified.reason === "expired" ? "token_expired" : "token_invalid";
+    return { ok: false, error: new ApiError(code, jwtReasons[verified.reason]) };
+  }
+  const claims = verified.claims;
+  // A JWT-format token has a row, which knows about revocation and early retirement by rotation.
+  const record = await findTokenById(deps.db, claims.jti);
+  if (record) {
+    if (record.format !== "jwt" || record.service_account_id !== claims.sub) {
+      return { ok: false, error: new ApiError("token_invalid", "the token's claims are not valid") };
+    }
+    const result = checkRecord(deps, record);
+    if (result.ok) result.token.audiences = claims.aud;
+    return result;
+  }
+  // A short-lived JWT (token request, OAuth) has no row: check its jti, its account and its binding.
+  const revoked = await deps.db
+    .selectFrom("revoked_jwts")
+    .select("jti")
+    .where("jti", "=", claims.jti)
+    .executeTakeFirst();
+  if (revoked) return { ok: false, error: new ApiError("token_revoked") };
+  const account = await deps.db
+    .selectFrom("service_accounts as sa")
+    .innerJoin("projects as p", "p.id", "sa.project_id")
+    .select([
+      "sa.id",
+      "sa.name",
+      "sa.role",
+      "sa.scope",
+      "sa.disabled",
+      "sa.deleted_at",
+      "p.id as project_id",
+      "p.name as project_name",
+    ])
+    .where("sa.id", "=", claims.sub)
+    .executeTakeFirst();
+  if (!account || account.deleted_at !== null)
+    return { ok: false, error: new ApiError("token_revoked", "the token's service account was deleted") };
+  if (account.disabled === 1) return { ok: false, error: new ApiError("service_account_disabled") };
+  const bound = claims.bound_object;
+  if (bound) {
+    const object = await deps.db
+      .selectFrom("bound_objects")
+      .select("uid")
+      .where("project_id", "=", account.project_id)
+      .where("kind", "=", bound.kind)
+      .where("name", "=", bound.name)
+      .executeTakeFirst();
+    if (object?.uid !== bound.uid) {
+      return {
+        ok: false,
+        error: new ApiError("token_revoked", "the object the token is bound to no longer exists"),
+      };
+    }
+  }
+  const principal: Principal = {
+    serviceAccountId: account.id,
+    serviceAccountName: account.name,
+    email: emailOf(account.name, account.project_name),
+    projectId: account.project_id,
+    projectName: account.project_name,
+    role: account.role as Role,
+    scope: account.scope as Scope,
+    tokenId: claims.jti,
+    access: claims.access,
+  };
+  const token: TokenFacts = {
+    format: "jwt",
+    id: claims.jti,
+    audiences: claims.aud,
+    issuedAt: new Date(claims.iat * 1000).toISOString(),
+    expiresAt: new Date(claims.exp * 1000).toISOString(),
+    ...(bound ? { boundObject: bound } : {}),
+  };
+  return { ok: true, principal, token };
+}
+
+function principalOf(record: TokenRecord, tokenId: string, access: Access): Principal {
   return {
     serviceAccountId: record.service_account_id,
     serviceAccountName: record.sa_name,
@@ -56,8 +172,8 @@ function principalOf(record: TokenRecord): Principal {
     projectName: record.project_name,
     role: record.sa_role as Role,
     scope: record.sa_scope as Scope,
-    tokenId: record.id,
-    access: record.access as Access,
+    tokenId,
+    access,
   };
 }
 

@@ -48,8 +48,11 @@ export const POLICY = {
   "token.update": { minRole: "contributor", organizationOnly: false, ceiling: true },
   "token.rotate": { minRole: "contributor", organizationOnly: false, ceiling: true },
   "token.revoke": { minRole: "contributor", organizationOnly: false, ceiling: true },
+  "bound_object.write": { minRole: "contributor", organizationOnly: false, ceiling: false },
   "audit.read": { minRole: "admin", organizationOnly: false, ceiling: false },
   "audit.verify": { minRole: "admin", organizationOnly: true, ceiling: false },
+  "signing_key.read": { minRole: "owner", organizationOnly: true, ceiling: false },
+  "signing_key.rotate": { minRole: "owner", organizationOnly: true, ceiling: false },
 } as const satisfies Record<string, { minRole: Role; organizationOnly: boolean; ceiling: boolean }>;
 
 export type Action = keyof typeof POLICY;

@@ -69,7 +69,14 @@ export function requireBearer(
         headers: { "www-authenticate": "Bearer" },
       });
     }
+    // A JWT is for the audiences it names; our own API is the issuer.
+    if (result.token.format === "jwt" && !result.token.audiences.includes(deps.issuer)) {
+      limiter.recordFailure(address);
+      throw new ApiError("token_invalid", "the token's audience is not this API", {
+        headers: { "www-authenticate": "Bearer" },
+      });
+    }
     ctx.principal = result.principal;
-    await recordUse(deps, ctx, result.record);
+    if (result.record) await recordUse(deps, ctx, result.record);
   });
 }

@@ -7,7 +7,14 @@ import { type AuditLog, ChainedAuditLog } from "../audit/log.ts";
 import { auditRoutes } from "../audit/routes.ts";
 import { AuditEvent, ChainVerification } from "../audit/schemas.ts";
 import { FailedAuthLimiter } from "../auth/rate-limit.ts";
+import { authCheckRoutes } from "../auth/check.ts";
 import { whoamiRoutes } from "../auth/routes.ts";
+import { boundObjectRoutes } from "../bound-objects/routes.ts";
+import { discoveryRoutes, signingKeyRoutes } from "../keys/routes.ts";
+import { tokenReviewRoutes } from "../kubernetes/token-review.ts";
+import { oauthRoutes } from "../oauth/routes.ts";
+import { revocationRoutes } from "../revocations/routes.ts";
+import { tokenRequestRoutes } from "../token-requests/routes.ts";
 import type { Db } from "../db/database.ts";
 import { KeyRing, type SigningAlgorithm } from "../keys/key-ring.ts";
 import type { MasterKey } from "../keys/master-key.ts";
@@ -175,7 +182,16 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     await v1.register(serviceAccountRoutes, { services });
     await v1.register(tokenRoutes, { services });
     await v1.register(auditRoutes, { services });
+    await v1.register(signingKeyRoutes, { deps });
+    await v1.register(boundObjectRoutes, { deps });
+    await v1.register(tokenRequestRoutes, { deps });
+    await v1.register(revocationRoutes, { deps });
+    await v1.register(tokenReviewRoutes, { deps });
   });
+  // Outside the bearer context: public discovery, OAuth (its own client authentication), proxy checks.
+  await app.register(discoveryRoutes, { deps });
+  await app.register(oauthRoutes, { deps, limiter });
+  await app.register(authCheckRoutes, { deps });
 
   await app.ready();
   return { app, deps, services, metrics };

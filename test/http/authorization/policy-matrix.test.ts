@@ -76,6 +76,9 @@ function withinCeiling(caller: Caller, target: TargetAccount): boolean {
 const organizationAdmin = (caller: Caller): boolean =>
   caller.scope === "organization" && atLeast(effectiveRole(caller), "admin");
 
+const organizationOwner = (caller: Caller): boolean =>
+  caller.scope === "organization" && effectiveRole(caller) === "owner";
+
 function manageAccount(caller: Caller, target: TargetAccount): boolean {
   return withinCeiling(caller, target) && (target.scope === "project" || organizationAdmin(caller));
 }
@@ -118,6 +121,11 @@ const specAllows: Record<
   // Verifying the hash chain spans every project's events; the SPEC does not name it, and this test
   // follows src/auth/policy.ts's documented reading: organization-scoped admins and owners.
   "audit.verify": { kind: "organization", allows: organizationAdmin },
+  // §2 "Signing keys and server policy: owners only." Keys serve every project: organization-scoped owners.
+  "signing_key.read": { kind: "organization", allows: organizationOwner },
+  "signing_key.rotate": { kind: "organization", allows: organizationOwner },
+  // The SPEC is silent on bound objects; like everything else kept in a project, contributors manage them.
+  "bound_object.write": { kind: "project", allows: (c) => atLeast(effectiveRole(c), "contributor") },
 };
 
 type Outcome = "allowed" | "denied" | "hidden";
@@ -207,6 +215,33 @@ type Perform = (c: Case, token: string) => Promise<Performed>;
 
 /** The real HTTP request of each action, and the status it answers with when allowed. */
 const REQUESTS: Record<Action, { ok: number; perform: Perform }> = {
+  "signing_key.read": {
+    ok: 200,
+    perform: async (_c, token) => ({ res: await server.api("GET", "/v1/signing-keys", { token }) }),
+  },
+  "signing_key.rotate": {
+    ok: 201,
+    perform: async (_c, token) => {
+      const before = (await server.api("GET", "/v1/signing-keys")).body.items.length as number;
+      const res = await server.api("POST", "/v1/signing-keys/rotate", { token });
+      return {
+        res,
+        check: async (allowed) => {
+          const after = (await server.api("GET", "/v1/signing-keys")).body.items.length as number;
+          expect(after).toBe(before + (allowed ? 1 : 0));
+        },
+      };
+    },
+  },
+  "bound_object.write": {
+    ok: 200,
+    perform: async (c, token) => ({
+      res: await server.api("PUT", `/v1/projects/${projectOf(c)}/bound-objects/Pod/case-${c.n}`, {
+        token,
+        body: { uid: `uid-${c.n}` },
+      }),
+    }),
+  },
   "project.read": {
     ok: 200,
     perform: async (c, token) => ({

@@ -116,9 +116,9 @@ describe("failed authentications", () => {
       expect(missing.status).toBe(401);
       expect(missing.body.code).toBe("unauthenticated");
       expect(missing.headers.get("www-authenticate")).toBe("Bearer");
-      const malformed = await server.api("GET", "/v1/whoami", {
-        token: `${server.bootstrapToken.slice(0, -1)}x`,
-      });
+      const last = server.bootstrapToken.slice(-1);
+      const changed = `${server.bootstrapToken.slice(0, -1)}${last === "x" ? "y" : "x"}`;
+      const malformed = await server.api("GET", "/v1/whoami", { token: changed });
       expect(malformed.body.code).toBe("token_invalid");
       expect(malformed.body.detail).toContain("checksum");
     } finally {
