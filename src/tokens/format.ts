@@ -55,9 +55,12 @@ export function isWellFormedOpaqueToken(text: string): boolean {
  */
 const TOKEN_LOOKALIKE = /lk_[0-9A-Za-z]{43,}/g;
 
-/** `text` with every token look-alike replaced by `lk_[redacted]`. */
+/** A signed JWT (JWS compact form); ours always start with `eyJ` (a JSON header). */
+const JWT_LOOKALIKE = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g;
+
+/** `text` with every token look-alike (opaque or JWT) replaced by a `[redacted]` marker. */
 export function redactTokenLookalikes(text: string): string {
-  return text.replace(TOKEN_LOOKALIKE, "lk_[redacted]");
+  return text.replace(TOKEN_LOOKALIKE, "lk_[redacted]").replace(JWT_LOOKALIKE, "jwt[redacted]");
 }
 
 /** What is stored and looked up instead of the secret. */
