@@ -3,6 +3,7 @@
  *   floor        GET /healthz              (HTTP only: no authentication, no store)
  *   malformed    GET /v1/whoami, bad checksum  (rejected before any query; rate limit off)
  *   valid        GET /v1/whoami, good token    (SHA-256 + one indexed lookup)
+ *   jwt          GET /v1/whoami, JWT-format token (ES256 signature check + one lookup by id)
  * Goal: valid ≥ 0.5 × floor, i.e. authentication costs less than the HTTP round trip it rides on.
  * Usage: npm run bench [-- --seconds 5 --connections 16]
  */
@@ -74,10 +75,19 @@ async function rps(path: string, headers: Record<string, string> = {}, expect = 
 }
 
 const bad = `${token.slice(0, -1)}${token.endsWith("0") ? "1" : "0"}`;
+const jwtToken = await (async () => {
+  const res = await fetch(`${url}/v1/projects/default/service-accounts/bootstrap/tokens`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "bench-jwt", format: "jwt" }),
+  });
+  return ((await res.json()) as { token: string }).token;
+})();
 await rps("/healthz"); // warm-up
 const floor = await rps("/healthz");
 const malformed = await rps("/v1/whoami", { authorization: `Bearer ${bad}` }, 401);
 const valid = await rps("/v1/whoami", { authorization: `Bearer ${token}` });
+const jwt = await rps("/v1/whoami", { authorization: `Bearer ${jwtToken}` });
 
 const row = (name: string, value: number) =>
   console.log(
@@ -87,6 +97,7 @@ console.log(`latchkey auth bench: ${connections} connections, ${duration} s each
 row("floor", floor);
 row("malformed", malformed);
 row("valid", valid);
+row("jwt", jwt);
 const ratio = valid / floor;
 console.log(`valid/floor = ${ratio.toFixed(2)} (goal ≥ 0.50): ${ratio >= 0.5 ? "met" : "NOT met"}`);
 

@@ -84,6 +84,8 @@ const jwtReasons: Record<JwtFailure, string> = {
 };
 
 async function authenticateJwt(deps: Deps, jwt: string): Promise<AuthResult> {
+  // Which retired keys still verify depends on tokens expiring: reload now and then (cheap otherwise).
+  await deps.keys.refreshIfStale();
   const verified = await verifyAccessToken(deps.keys, jwt, { issuer: deps.issuer, now: deps.clock.now() });
   if (!verified.ok) {
     const code = verified.reason === "expired" ? "token_expired" : "token_invalid";
