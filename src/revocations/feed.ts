@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { Db, Executor } from "../db/database.ts";
+import { dialectOf } from "../db/dialect.ts";
 import type { Clock } from "../lib/clock.ts";
 
 export type RevocationEventType =
@@ -22,7 +23,8 @@ export interface RevocationEvent {
  */
 export class RevocationFeed {
   readonly #emitter = new EventEmitter().setMaxListeners(0);
-  #pending = false;
+  /** Transactions that appended and have not yet been reported committed. */
+  readonly #pending = new WeakSet<Executor>();
 
   constructor(
     private readonly db: Db,
@@ -35,6 +37,8 @@ export class RevocationFeed {
     data: Record<string, unknown>,
     relevantUntil: string,
   ): Promise<void> {
+    const dialect = dialectOf(trx);
+    await dialect.lockChain(trx, "revocation_events");
     const last = await trx
       .selectFrom("revocation_events")
       .select("seq")
@@ -51,17 +55,18 @@ export class RevocationFeed {
         relevant_until: relevantUntil,
       })
       .execute();
-    this.#pending = true;
+    // Local subscribers are woken after the commit (committed()); other nodes' by this notification.
+    await dialect.notifyChange(trx, "revocations");
+    this.#pending.add(trx);
   }
 
-  /** Called after every commit; wakes subscribers when something was appended. */
-  committed(): void {
-    if (!this.#pending) return;
-    this.#pending = false;
+  /** Called after each commit; wakes subscribers when that transaction appended something. */
+  committed(trx: Executor): void {
+    if (!this.#pending.delete(trx)) return;
     this.#emitter.emit("appended");
   }
 
-  /** Wakes local subscribers for events appended elsewhere (another node). */
+  /** Wakes local subscribers for events appended elsewhere (another node, or missed while disconnected). */
   announce(): void {
     this.#emitter.emit("appended");
   }

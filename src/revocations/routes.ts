@@ -10,9 +10,15 @@ const frame = (event: RevocationEvent) =>
 /**
  * Server-Sent Events of what offline verifiers must know: revoked token ids (with the instant they
  * stop working), disabled service accounts, invalidated bound objects and key rotations. A client
- * resumes with `Last-Event-ID`; without it, it first gets every event that still matters.
+ * resumes with `Last-Event-ID`; without it, it first gets every event that still matters. Then a
+ * `ready` event marks the end of that catch-up (as Kubernetes' initial-events-end bookmark does).
  */
 export const revocationRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+  // A stream never ends by itself: end every one when the server closes, or close() waits forever.
+  const streams = new Set<() => void>();
+  app.addHook("preClose", async () => {
+    for (const end of streams) end();
+  });
   app.get(
     "/v1/revocations/stream",
     {
@@ -34,19 +40,8 @@ export const revocationRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async
       });
       raw.write("retry: 1000\n\n");
       let last = resumeFrom;
-      if (last === undefined) {
-        // A new subscriber: every event that still matters, up to now; then everything after.
-        const newest = await deps.db
-          .selectFrom("revocation_events")
-          .select((eb) => eb.fn.max("seq").as("m"))
-          .executeTakeFirst();
-        const upTo = Number(newest?.m ?? 0);
-        for (const event of await deps.revocations.since(undefined, Number.MAX_SAFE_INTEGER)) {
-          if (event.id <= upTo) raw.write(frame(event));
-        }
-        last = upTo;
-      }
-      let busy = false;
+      // Busy until the catch-up below is written: wake-ups meanwhile only ask for one more pump.
+      let busy = true;
       let again = false;
       const pump = async () => {
         if (busy) {
@@ -60,6 +55,7 @@ export const revocationRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async
             for (;;) {
               const events = await deps.revocations.since(last);
               for (const event of events) {
+                if (raw.writableEnded) return; // the server is closing
                 raw.write(frame(event));
                 last = event.id;
               }
@@ -75,11 +71,38 @@ export const revocationRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async
       };
       const stop = deps.revocations.onAppended(() => void pump());
       const keepalive = setInterval(() => raw.write(": keepalive\n\n"), KEEPALIVE_MS);
-      raw.on("close", () => {
+      const end = () => {
         stop();
         clearInterval(keepalive);
-      });
+        streams.delete(end);
+        if (!raw.writableEnded && !raw.destroyed) raw.end();
+      };
+      streams.add(end);
+      raw.on("close", end);
+      try {
+        if (last === undefined) {
+          // A new subscriber: every event that still matters, up to now; then everything after.
+          const newest = await deps.db
+            .selectFrom("revocation_events")
+            .select((eb) => eb.fn.max("seq").as("m"))
+            .executeTakeFirst();
+          const upTo = Number(newest?.m ?? 0);
+          for (const event of await deps.revocations.since(undefined, Number.MAX_SAFE_INTEGER)) {
+            if (event.id <= upTo && !raw.writableEnded) raw.write(frame(event));
+          }
+          last = upTo;
+        }
+      } catch (error) {
+        request.log.error({ err: error }, "revocation stream failed");
+        return end();
+      } finally {
+        busy = false;
+      }
       await pump();
+      // The end of the catch-up: every event committed before the subscriber connected (or after its
+      // Last-Event-ID) is above this line, so a verifier can say it is ready. No id: it moves nothing.
+      if (!raw.writableEnded)
+        raw.write(`event: ready\ndata: ${JSON.stringify({ last_event_id: last ?? 0 })}\n\n`);
     },
   );
 };

@@ -1,5 +1,6 @@
 import type { AuditLog, AuditRecord } from "../audit/log.ts";
 import type { Db, Executor } from "../db/database.ts";
+import { dialectOf } from "../db/dialect.ts";
 import type { KeyRing } from "../keys/key-ring.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { RevocationFeed } from "../revocations/feed.ts";
@@ -43,11 +44,27 @@ export class DeniedError extends ApiError {
   }
 }
 
-/** Runs `work` in one transaction: the change and its audit events commit together or not at all. */
+/** Attempts of one transaction when the store reports a transient failure (deadlock, lost race). */
+const TRANSACTION_ATTEMPTS = 4;
+
+/**
+ * Runs `work` in one transaction: the change and its audit events commit together or not at all.
+ * On PostgreSQL a deadlock or a check-then-insert that lost a race to another node rolls back, and
+ * `work` runs again from the start, seeing the winner's commit (so a duplicate name becomes a 409).
+ */
 export async function transact<T>(deps: Deps, work: (trx: Executor) => Promise<T>): Promise<T> {
-  const result = await deps.db.transaction().execute(work);
-  deps.revocations.committed();
-  return result;
+  const dialect = dialectOf(deps.db);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      let trx: Executor | undefined;
+      const result = await deps.db.transaction().execute((t) => work((trx = t)));
+      if (trx) deps.revocations.committed(trx);
+      return result;
+    } catch (error) {
+      if (attempt >= TRANSACTION_ATTEMPTS || !dialect.isTransient(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+    }
+  }
 }
 
 /** Writes a denial's audit event on its own, after whatever it interrupted has rolled back. */
