@@ -1,0 +1,4 @@
+# Project "default" always exists.
+data "latchkey_project" "default" {
+  name = "default"
+}
