@@ -32,39 +32,56 @@ function timeoutMs(): number {
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 30_000;
 }
 
+/**
+ * Commands that get the shared flags. They are added by {@link addSharedOptions} once every
+ * command is defined, so that a command's own flags come first in its help.
+ */
+const shared = new Map<Command, { connection: boolean }>();
+
 /** `--json` and `--no-color`: every command has them. */
 export function withOutputOptions(command: Command): Command {
-  return command
-    .addOption(new Option("--json", "print JSON for scripts (see docs/cli.md)").helpGroup("Output:"))
-    .addOption(new Option("--no-color", "no colours (also: NO_COLOR=1)").helpGroup("Output:"));
+  if (!shared.has(command)) shared.set(command, { connection: false });
+  return command;
 }
 
-/** `--addr`, `--token`, `--profile`: every command that talks to a server has them. */
+/** `--addr`, `--token`, `--profile` as well: every command that talks to a server has them. */
 export function withConnectionOptions(command: Command): Command {
-  return command
-    .addOption(
-      new Option(
-        "--addr <url>",
-        "server address (env LATCHKEY_ADDR; default http://127.0.0.1:8080)",
-      ).helpGroup("Connection:"),
-    )
-    .addOption(
-      new Option(
-        "--token <token>",
-        "token to authenticate with (env LATCHKEY_TOKEN; visible to `ps`)",
-      ).helpGroup("Connection:"),
-    )
-    .addOption(
-      new Option(
-        "--profile <name>",
-        "saved profile to use (env LATCHKEY_PROFILE; see `latchkey login`)",
-      ).helpGroup("Connection:"),
-    );
+  shared.set(command, { connection: true });
+  return command;
+}
+
+export function addSharedOptions(): void {
+  for (const [command, { connection }] of shared) {
+    command
+      .addOption(new Option("--json", "print JSON for scripts (see docs/cli.md)").helpGroup("Output:"))
+      .addOption(new Option("--no-color", "no colours (also: NO_COLOR=1)").helpGroup("Output:"));
+    if (!connection) continue;
+    command
+      .addOption(
+        new Option(
+          "--addr <url>",
+          "server address (env LATCHKEY_ADDR; default http://127.0.0.1:8080)",
+        ).helpGroup("Connection:"),
+      )
+      .addOption(
+        new Option(
+          "--token <token>",
+          "token to authenticate with (env LATCHKEY_TOKEN; visible to `ps`)",
+        ).helpGroup("Connection:"),
+      )
+      .addOption(
+        new Option(
+          "--profile <name>",
+          "saved profile to use (env LATCHKEY_PROFILE; see `latchkey login`)",
+        ).helpGroup("Connection:"),
+      );
+  }
+  shared.clear();
 }
 
 /** Adds an "Examples:" section to a command's help: pairs of (what it does, the command line). */
 export function withExamples(command: Command, examples: [string, string][]): Command {
-  const lines = examples.flatMap(([what, line]) => [`  # ${what}`, `  $ ${line}`]);
+  const lines = examples.flatMap(([what, line]) => [...(what ? [`  # ${what}`] : []), `  $ ${line}`]);
   return command.addHelpText("after", `\nExamples:\n${lines.join("\n")}`);
 }
 
@@ -90,4 +107,4 @@ export function leaf(parent: Command, nameAndArgs: string, description: string):
 
 /** `-q, --quiet` on lists: only the names or ids, one per line. */
 export const quietOption = (what: string): Option =>
-  new Option("-q, --quiet", `print only the ${what}, one per line`).conflicts("json");
+  new Option("-q, --quiet", `print only the ${what}`).conflicts("json");

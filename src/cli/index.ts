@@ -1,45 +1,62 @@
-import { Command, Option } from "commander";
-import { migrate, openSqlite, SchemaTooNewError } from "../db/database.ts";
-import { ConfigError, serverConfig } from "../server/config.ts";
-import { runServer } from "../server/main.ts";
+import { CommanderError } from "commander";
+import { CliError, EXIT } from "./errors.ts";
+import { colorEnabled, paint } from "./output.ts";
+import { buildProgram, wantsJson } from "./program.ts";
 
-const program = new Command()
-  .name("latchkey")
-  .description("Service accounts and API tokens for machines")
-  .version("0.1.0")
-  .showHelpAfterError();
-
-program
-  .command("server")
-  .description("Run the Latchkey server (SQLite in --data-dir)")
-  .addOption(new Option("--listen <host:port>", "listen address").env("LATCHKEY_LISTEN"))
-  .addOption(new Option("--data-dir <dir>", "where the SQLite store lives").env("LATCHKEY_DATA_DIR"))
-  .addOption(
-    new Option("--max-token-ttl <duration>", "longest token lifetime (e.g. 366d)").env(
-      "LATCHKEY_MAX_TOKEN_TTL",
-    ),
-  )
-  .action(async (flags: { listen?: string; dataDir?: string; maxTokenTtl?: string }) => {
-    await runServer(serverConfig(flags, process.env));
-  });
-
-program
-  .command("migrate")
-  .description("Apply pending store migrations and exit")
-  .addOption(new Option("--data-dir <dir>", "where the SQLite store lives").env("LATCHKEY_DATA_DIR"))
-  .action(async (flags: { dataDir?: string }) => {
-    const db = openSqlite(serverConfig(flags, process.env).dataDir);
-    const applied = await migrate(db);
-    await db.destroy();
-    process.stdout.write(`store is at migration ${applied.at(-1) ?? "(none)"} (${applied.length} applied)\n`);
-  });
-
-try {
-  await program.parseAsync();
-} catch (error) {
-  if (error instanceof ConfigError || error instanceof SchemaTooNewError) {
-    process.stderr.write(`latchkey: ${error.message}\n`);
-    process.exit(2);
+/** Writes a failure to stderr: `latchkey: message (code)` and a hint, or one JSON line with --json. */
+function report(error: CliError, json: boolean): void {
+  if (json) {
+    const body = {
+      code: error.code,
+      message: error.message,
+      exit_code: error.exitCode,
+      ...(error.status !== undefined ? { status: error.status } : {}),
+      ...(error.hint !== undefined ? { hint: error.hint } : {}),
+      ...(error.requestId !== undefined ? { request_id: error.requestId } : {}),
+      ...(error.errors !== undefined ? { errors: error.errors } : {}),
+    };
+    process.stderr.write(`${JSON.stringify({ error: body })}\n`);
+    return;
   }
-  throw error;
+  const p = paint(colorEnabled(process.stderr, { color: !process.argv.includes("--no-color") }));
+  const plain = error.code === "usage_error" || error.code === "server_config";
+  const lines = [`${p.red("latchkey:")} ${error.message}${plain ? "" : p.dim(` (${error.code})`)}`];
+  if (error.hint) lines.push(`${p.bold("hint:")} ${error.hint}`);
+  if (error.requestId && (error.status ?? 0) >= 500) lines.push(`request id: ${error.requestId}`);
+  process.stderr.write(`${lines.join("\n")}\n`);
 }
+
+async function main(argv: string[]): Promise<number> {
+  const json = wantsJson(argv.slice(2));
+  const program = buildProgram({ json });
+  try {
+    await program.parseAsync(argv);
+    return Number(process.exitCode ?? EXIT.ok);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version are not failures; a missing subcommand (help shown on stderr) is a usage error.
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return EXIT.ok;
+      if (error.code === "commander.help") return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return EXIT.usage;
+    }
+    if (error instanceof CliError) {
+      report(error, json);
+      return error.exitCode;
+    }
+    // Anything else (a port in use, a full disk, a bug): say what, and exit even if handles are open.
+    const message = error instanceof Error ? error.message : String(error);
+    const hint = process.env.LATCHKEY_DEBUG ? undefined : "LATCHKEY_DEBUG=1 prints the stack trace";
+    report(new CliError(message, { exitCode: EXIT.failure, code: "internal", hint }), json);
+    if (process.env.LATCHKEY_DEBUG) process.stderr.write(`${(error as Error).stack ?? ""}\n`);
+    process.exit(EXIT.failure);
+  }
+}
+
+// A reader that stops early (`latchkey audit list --all | head`) is not a failure.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(EXIT.ok);
+  throw error;
+});
+
+// Set, not process.exit(): stdout drains first, and the server keeps running after its action resolves.
+process.exitCode = await main(process.argv);

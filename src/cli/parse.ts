@@ -15,11 +15,21 @@ export function durationArg(text: string): number {
   return seconds;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/i;
+
+/** Every field in range: no 30 February, no hour 24, no leap second (JavaScript has none). */
+function validFields(match: RegExpExecArray): boolean {
+  const n = (i: number) => Number(match[i] ?? 0);
+  const [year, month, day] = [n(1), n(2), n(3)];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const inRange = month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth;
+  return inRange && n(4) < 24 && n(5) < 60 && n(6) < 60 && n(9) < 24 && n(10) < 60;
+}
 
 /** An RFC 3339 date-time (`2030-01-01T00:00:00Z`, `2030-01-01T01:00:00+01:00`) → ISO in UTC. */
 export function timeArg(text: string): string {
-  const at = RFC3339.test(text) ? new Date(text) : undefined;
+  const match = RFC3339.exec(text);
+  const at = match && validFields(match) ? new Date(text.toUpperCase()) : undefined;
   if (!at || Number.isNaN(at.getTime())) {
     throw new InvalidArgumentError(
       `"${text}" is not an RFC 3339 time: use e.g. 2030-01-01T00:00:00Z or 2030-01-01T01:00:00+01:00.`,

@@ -46,7 +46,6 @@ function askLine(question: string): Promise<string> {
 /** Reads a secret from the terminal without echoing it. */
 export function readSecret(question: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let value = "";
     const finish = (error?: CliError) => {
@@ -66,8 +65,10 @@ export function readSecret(question: string): Promise<string> {
         else if (char >= " ") value += char;
       }
     };
+    // Echo is off before the question appears, so nothing typed after it can show.
     stdin.setEncoding("utf8");
     stdin.setRawMode(true);
+    process.stderr.write(question);
     stdin.resume();
     stdin.on("data", onData);
   });

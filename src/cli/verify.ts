@@ -117,6 +117,7 @@ export async function verifyToken(token: string, server: ServerCheck): Promise<V
   }
   const verdict = await server.inspect(token);
   const checked = { checksum, server: server.method };
-  if (!verdict.active) return { active: false, reason: verdict.reason, format: local.format, checked, ...blank };
+  if (!verdict.active)
+    return { active: false, reason: verdict.reason, format: local.format, checked, ...blank };
   return { active: true, reason: null, format: local.format, checked, ...verdict.details };
 }

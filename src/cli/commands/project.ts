@@ -32,7 +32,7 @@ export function registerProject(program: Command): void {
   ]);
 
   const list = leaf(project, "list", "List the projects you can see, by name").addOption(
-    quietOption("names"),
+    quietOption("names, one per line"),
   );
   withExamples(list, [
     ["a table for people", "latchkey project list"],

@@ -53,7 +53,7 @@ export function registerServiceAccount(program: Command): void {
 
   const list = leaf(sa, "list", "List the service accounts of a project, by name")
     .addOption(projectOption())
-    .addOption(quietOption("names"));
+    .addOption(quietOption("names, one per line"));
   withExamples(list, [
     ["a table for people", "latchkey sa list --project default"],
     ["emails, for a script", "latchkey sa list --project default --json | jq -r '.items[].email'"],

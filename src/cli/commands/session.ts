@@ -44,8 +44,15 @@ export function registerSession(program: Command): void {
     program
       .command("login")
       .description("Check a token against a server and save both as a profile")
-      .option("--addr <url>", "server address (env LATCHKEY_ADDR; default: the profile's, else http://127.0.0.1:8080)")
-      .addOption(new Option("--token <token>", "the token (visible to `ps`; prefer --token-file)").conflicts("tokenFile"))
+      .option(
+        "--addr <url>",
+        "server address (env LATCHKEY_ADDR; default: the profile's, else http://127.0.0.1:8080)",
+      )
+      .addOption(
+        new Option("--token <token>", "the token (visible to `ps`; prefer --token-file)").conflicts(
+          "tokenFile",
+        ),
+      )
       .option("--token-file <file>", "read the token from FILE (- for standard input)")
       .option("--profile <name>", "save as this profile (default: default)"),
   );
@@ -57,7 +64,10 @@ export function registerSession(program: Command): void {
   withExamples(login, [
     ["asks for the token", "latchkey login --addr https://latchkey.example"],
     ["the bootstrap token of a local server", "latchkey login --token-file ./data/bootstrap-token"],
-    ["a second, named profile", "latchkey login --addr https://staging.example --profile staging --token-file -"],
+    [
+      "a second, named profile",
+      "latchkey login --addr https://staging.example --profile staging --token-file -",
+    ],
   ]).action(
     handler<{ addr?: string; token?: string; tokenFile?: string; profile?: string }>(async (ctx, flags) => {
       const name = checkProfileName(flags.profile ?? "default");
@@ -79,7 +89,9 @@ export function registerSession(program: Command): void {
       writeConfig(path, config);
       if (ctx.out.json) return ctx.out.printJson({ profile: name, addr, config_path: path, whoami: me });
       const sa = me.service_account;
-      ctx.out.line(`Logged in to ${addr} as ${ctx.out.p.bold(sa.email)} (${me.effective_role}, ${sa.scope} scope).`);
+      ctx.out.line(
+        `Logged in to ${addr} as ${ctx.out.p.bold(sa.email)} (${me.effective_role}, ${sa.scope} scope).`,
+      );
       ctx.out.line(`Saved as profile "${name}" in ${path}; it is now the current profile.`);
     }),
   );
@@ -99,13 +111,18 @@ export function registerSession(program: Command): void {
       const config = readConfig(path);
       const name = flags.profile ?? config.current_profile ?? undefined;
       if (name === undefined || !config.profiles[name]) {
-        throw usageError(name ? `no profile named "${name}"` : "no current profile", "`latchkey profile list` shows them");
+        throw usageError(
+          name ? `no profile named "${name}"` : "no current profile",
+          "`latchkey profile list` shows them",
+        );
       }
       delete config.profiles[name];
       if (config.current_profile === name) config.current_profile = null;
       writeConfig(path, config);
       if (ctx.out.json) return ctx.out.printJson({ profile: name, removed: true });
-      ctx.out.line(`Forgot profile "${name}". The token was not revoked (\`latchkey token revoke\` does that).`);
+      ctx.out.line(
+        `Forgot profile "${name}". The token was not revoked (\`latchkey token revoke\` does that).`,
+      );
     }),
   );
 
@@ -114,7 +131,9 @@ export function registerSession(program: Command): void {
     ["see the profiles", "latchkey profile list"],
     ["switch to another", "latchkey profile use staging"],
   ]);
-  const profileList = withOutputOptions(profile.command("list").description("List the saved profiles (never their tokens)"));
+  const profileList = withOutputOptions(
+    profile.command("list").description("List the saved profiles (never their tokens)"),
+  );
   withExamples(profileList, [["a table", "latchkey profile list"]]).action(
     handler(async (ctx) => {
       const path = configPath();
@@ -128,7 +147,12 @@ export function registerSession(program: Command): void {
           saved_at: p.saved_at ?? null,
           current: name === config.current_profile,
         }));
-      if (ctx.out.json) return ctx.out.printJson({ config_path: path, current_profile: config.current_profile, profiles: rows });
+      if (ctx.out.json)
+        return ctx.out.printJson({
+          config_path: path,
+          current_profile: config.current_profile,
+          profiles: rows,
+        });
       const now = ctx.out.now();
       ctx.out.table(
         ["", "NAME", "ADDRESS", "SERVICE ACCOUNT", "SAVED"],
@@ -143,7 +167,9 @@ export function registerSession(program: Command): void {
       );
     }),
   );
-  const profileUse = withOutputOptions(profile.command("use <name>").description("Make a saved profile the current one"));
+  const profileUse = withOutputOptions(
+    profile.command("use <name>").description("Make a saved profile the current one"),
+  );
   withExamples(profileUse, [["switch to staging", "latchkey profile use staging"]]).action(
     handler(async (ctx, _flags, [name]) => {
       const path = configPath();
@@ -158,7 +184,11 @@ export function registerSession(program: Command): void {
     }),
   );
 
-  const whoami = leaf(program, "whoami", "Show who the token in use is: service account, token, effective role");
+  const whoami = leaf(
+    program,
+    "whoami",
+    "Show who the token in use is: service account, token, effective role",
+  );
   withExamples(whoami, [
     ["with the current profile", "latchkey whoami"],
     ["with another token", "LATCHKEY_TOKEN=$(cat ./ci.token) latchkey whoami --json"],
@@ -174,11 +204,21 @@ export function registerSession(program: Command): void {
     program
       .command("status")
       .description("Check that the server is up and its store reachable (no token needed)")
-      .option("--addr <url>", "server address (env LATCHKEY_ADDR; default: the profile's, else http://127.0.0.1:8080)")
+      .option(
+        "--addr <url>",
+        "server address (env LATCHKEY_ADDR; default: the profile's, else http://127.0.0.1:8080)",
+      )
       .option("--profile <name>", "take the address from this profile")
-      .option("--wait <duration>", "wait up to this long for the server to become ready (e.g. 30s)", durationArg),
+      .option(
+        "--wait <duration>",
+        "wait up to this long for the server to become ready (e.g. 30s)",
+        durationArg,
+      ),
   );
-  status.addHelpText("after", "\nExits 0 when ready, 1 when up but not ready, 7 when the server cannot be reached.");
+  status.addHelpText(
+    "after",
+    "\nExits 0 when ready, 1 when up but not ready, 7 when the server cannot be reached.",
+  );
   withExamples(status, [
     ["is it up?", "latchkey status"],
     ["wait for a server that is starting", "latchkey status --addr http://127.0.0.1:8080 --wait 30s"],
@@ -202,7 +242,11 @@ export function registerSession(program: Command): void {
       if (!result.ready) process.exitCode = EXIT.failure;
       if (ctx.out.json) return ctx.out.printJson(result);
       const p = ctx.out.p;
-      const state = result.ready ? p.green("ready") : result.live ? p.yellow("up, but not ready") : p.red("not live");
+      const state = result.ready
+        ? p.green("ready")
+        : result.live
+          ? p.yellow("up, but not ready")
+          : p.red("not live");
       ctx.out.line(`${addr}: ${state}`);
     }),
   );

@@ -71,7 +71,7 @@ const secretOptions = (command: Command): Command =>
         "write the secret to FILE (mode 0600) instead of printing it",
       ).conflicts("quiet"),
     )
-    .addOption(quietOption("secret").conflicts(["json", "outputFile"]));
+    .addOption(quietOption("secret (for $(…) in scripts)").conflicts(["json", "outputFile"]));
 
 /**
  * Runs a call that returns a secret, and hands the secret out exactly once: to the output file,
@@ -220,7 +220,7 @@ export function registerToken(program: Command): void {
     .addOption(projectOption())
     .addOption(new Option("--state <state>", "only tokens in this state").choices(TOKEN_STATES))
     .option("-n, --name <name>", "only tokens with this name")
-    .addOption(quietOption("ids"));
+    .addOption(quietOption("ids, one per line"));
   withExamples(list, [
     ["a table for people", "latchkey token list --project default --sa deployer"],
     ["ids of the active ones", "latchkey token list --sa deployer --state active --quiet"],
@@ -420,6 +420,12 @@ async function revokeOne(ctx: Ctx, id: string, yes: boolean | undefined): Promis
       action: "revoke a token",
     });
     await ctx.client.delete("/v1/tokens/self");
+    const { tokenSource, profile } = ctx.connection;
+    if (tokenSource === "profile" && !ctx.out.json) {
+      ctx.out.note(
+        `Profile "${profile}" holds the revoked token now: \`latchkey login --profile ${profile}\` replaces it.`,
+      );
+    }
   } else {
     found = await ctx.client.get<Token>(tokenPath(id));
     if (found.state !== "revoked") {
