@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { authorize } from "../auth/guard.ts";
 import { errorResponses } from "../http/schemas.ts";
-import { ApiError } from "../lib/errors.ts";
+import { ApiError, invalidField } from "../lib/errors.ts";
 import { visibleProject } from "../projects/service.ts";
 import { ProjectName } from "../projects/schemas.ts";
 import type { Executor } from "../db/database.ts";
@@ -22,6 +22,14 @@ export const BoundObjectName = Type.String({
   description: "A DNS subdomain name",
 });
 export const BoundObjectUid = Type.String({ minLength: 1, maxLength: 128, pattern: "^[\\x21-\\x7e]+$" });
+
+/** A bound object as the revocation feed records it (one key order, so it can be looked up). */
+const objectRef = (project: string, kind: string, name: string, uid: string) => ({
+  project,
+  kind,
+  name,
+  uid,
+});
 
 const Params = Type.Object({ project: ProjectName, kind: BoundObjectKind, name: BoundObjectName });
 const BoundObject = Type.Object({
@@ -90,6 +98,20 @@ export const boundObjectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = asyn
           .where("kind", "=", kind)
           .where("name", "=", name)
           .executeTakeFirst();
+        // A uid once invalidated stays dead: offline verifiers were told so by the revocation feed, and
+        // tokens bound to it must not come back to life with an object that reuses it.
+        const invalidated = await trx
+          .selectFrom("revocation_events")
+          .select("seq")
+          .where("type", "=", "bound_object.invalidated")
+          .where("data", "=", JSON.stringify(objectRef(project.name, kind, name, request.body.uid)))
+          .executeTakeFirst();
+        if (invalidated) {
+          throw invalidField(
+            "uid",
+            `${kind}/${name} had this uid before it was deleted or replaced; use a new uid`,
+          );
+        }
         if (existing && existing.uid === request.body.uid) {
           return {
             project: project.name,
@@ -111,7 +133,7 @@ export const boundObjectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = asyn
           await invalidate(
             trx,
             request.ctx,
-            { project: project.name, kind, name, uid: existing.uid },
+            objectRef(project.name, kind, name, existing.uid),
             "bound_object.replace",
           );
         } else {
@@ -179,7 +201,7 @@ export const boundObjectRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = asyn
         await invalidate(
           trx,
           request.ctx,
-          { project: project.name, kind, name, uid: existing.uid },
+          objectRef(project.name, kind, name, existing.uid),
           "bound_object.delete",
         );
       });

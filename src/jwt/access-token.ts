@@ -75,8 +75,25 @@ export async function verifyAccessToken(
       requiredClaims: ["iss", "sub", "aud", "exp", "iat", "jti"],
     });
     const claims = payload as unknown as AccessTokenClaims;
-    if (!Array.isArray(claims.aud) && typeof claims.aud === "string") claims.aud = [claims.aud];
+    // jose checks presence, not shape: every claim used below must have the type it is declared with.
+    const aud: unknown = typeof payload.aud === "string" ? [payload.aud] : payload.aud;
+    if (!Array.isArray(aud) || aud.length === 0 || !aud.every((a) => typeof a === "string" && a !== "")) {
+      return { ok: false, reason: "invalid_claims" };
+    }
+    claims.aud = aud as string[];
+    if (typeof claims.sub !== "string" || typeof claims.jti !== "string") {
+      return { ok: false, reason: "invalid_claims" };
+    }
     if (typeof claims.project !== "string" || typeof claims.service_account !== "string") {
+      return { ok: false, reason: "invalid_claims" };
+    }
+    const bound: unknown = payload.bound_object;
+    if (
+      bound !== undefined &&
+      (typeof bound !== "object" ||
+        bound === null ||
+        !["kind", "name", "uid"].every((k) => typeof (bound as Record<string, unknown>)[k] === "string"))
+    ) {
       return { ok: false, reason: "invalid_claims" };
     }
     if (claims.access !== "read-only" && claims.access !== "read-write")

@@ -1,12 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { type AuthResult, authenticateToken } from "../auth/authenticate.ts";
 import { decide, effectiveRole, type Principal, roleRank } from "../auth/policy.ts";
-import {
-  looksLikeJwt,
-  scopeOf,
-  signAccessToken,
-  verifyAccessToken,
-} from "../jwt/access-token.ts";
+import { looksLikeJwt, scopeOf, signAccessToken, verifyAccessToken } from "../jwt/access-token.ts";
 import { newId } from "../lib/ids.ts";
 import { tokenRevoked } from "../revocations/feed.ts";
 import type { RequestContext } from "../server/context.ts";
@@ -44,6 +39,8 @@ export async function oauthRoutes(
   app: FastifyInstance,
   { deps, limiter }: { deps: Deps; limiter: FailedAuthLimiter },
 ) {
+  // RFC 6749 §3.2: form parameters only. A JSON body would put objects where strings are expected.
+  app.removeContentTypeParser("application/json");
   app.addContentTypeParser(
     "application/x-www-form-urlencoded",
     { parseAs: "string" },

@@ -141,7 +141,8 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   });
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
-    reply.header("cache-control", "no-store");
+    // no-store unless the route chose otherwise (the JWKS may be cached for a minute).
+    if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
   });
 
   for (const schema of [
