@@ -153,6 +153,7 @@ async function authenticateJwt(deps: Deps, jwt: string): Promise<AuthResult> {
     scope: account.scope as Scope,
     tokenId: claims.jti,
     access: claims.access,
+    tokenExpiresAt: new Date(claims.exp * 1000).toISOString(),
   };
   const token: TokenFacts = {
     format: "jwt",
@@ -176,6 +177,7 @@ function principalOf(record: TokenRecord, tokenId: string, access: Access): Prin
     scope: record.sa_scope as Scope,
     tokenId,
     access,
+    tokenExpiresAt: record.expires_at,
   };
 }
 

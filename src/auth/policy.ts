@@ -21,6 +21,8 @@ export interface Principal {
   scope: Scope;
   tokenId: string;
   access: Access;
+  /** When the calling token stops working: what it mints for itself may not outlive it. */
+  tokenExpiresAt: string;
 }
 
 /** min(SA role, token cap): a read-only token caps at viewer. */

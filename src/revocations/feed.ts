@@ -94,13 +94,16 @@ export class RevocationFeed {
 
   /** Drops events no token can need any more; the newest stays, so ids are never reused. */
   async prune(): Promise<number> {
+    const now = this.clock.now().toISOString();
     const newest = this.db.selectFrom("revocation_events").select((eb) => eb.fn.max("seq").as("m"));
-    const result = await this.db
+    const events = await this.db
       .deleteFrom("revocation_events")
-      .where("relevant_until", "<=", this.clock.now().toISOString())
+      .where("relevant_until", "<=", now)
       .where("seq", "<", newest)
       .executeTakeFirst();
-    return Number(result.numDeletedRows);
+    // A revoked short-lived JWT past its expiry is refused for expiry anyway.
+    const jtis = await this.db.deleteFrom("revoked_jwts").where("expires_at", "<=", now).executeTakeFirst();
+    return Number(events.numDeletedRows) + Number(jtis.numDeletedRows);
   }
 }
 

@@ -64,6 +64,8 @@ export interface Latchkey {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
 /** Builds the whole HTTP application without listening; `main` alone reads the environment. */
 export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const clock = options.clock ?? systemClock;
@@ -193,6 +195,14 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   await app.register(discoveryRoutes, { deps });
   await app.register(oauthRoutes, { deps, limiter });
   await app.register(authCheckRoutes, { deps });
+
+  // Revocation events and revoked JWT ids are kept only while a token they concern could be valid.
+  const pruning = setInterval(() => {
+    deps.revocations
+      .prune()
+      .catch((error) => app.log.warn({ err: error }, "pruning the revocation feed failed"));
+  }, PRUNE_INTERVAL_MS).unref();
+  app.addHook("onClose", async () => clearInterval(pruning));
 
   await app.ready();
   return { app, deps, services, metrics };

@@ -122,7 +122,10 @@ export const tokenRequestRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = asy
           deps.policy.maxTokenRequestSeconds,
         );
         const now = deps.clock.now();
-        const expires = addSeconds(now, seconds);
+        // For itself, an account gets no token that outlives the one it asked with (no self-renewal).
+        const ownExpiry = new Date(principal.tokenExpiresAt);
+        const asked = addSeconds(now, seconds);
+        const expires = self && ownExpiry < asked ? ownExpiry : asked;
         const audiences = body.audiences && body.audiences.length > 0 ? body.audiences : [deps.issuer];
         const access = self ? principal.access : "read-write";
         const jti = newId();

@@ -119,6 +119,23 @@ describe("token requests (Kubernetes TokenRequest semantics)", () => {
     expect(who.body).toMatchObject({ access: "read-only", effective_role: "viewer" });
   });
 
+  it("for itself, an account gets no token that outlives the one it asked with, so it cannot renew itself", async () => {
+    clock.set(T0);
+    const short = await accountWithToken(server, { name: `tr-${++n}`, ttl_seconds: 1800 });
+    const res = await tokenRequest(server, `tr-${n}`, { expiration_seconds: 3600 }, { token: short.token });
+    expect(res.status).toBe(201);
+    expect(res.body.expiration_timestamp).toBe("2030-01-01T00:30:00.000Z");
+    // A JWT asking for a successor gets one that ends with it, too.
+    clock.advance(600);
+    const again = await tokenRequest(
+      server,
+      `tr-${n}`,
+      { expiration_seconds: 3600 },
+      { token: res.body.token },
+    );
+    expect(again.body.expiration_timestamp).toBe("2030-01-01T00:30:00.000Z");
+  });
+
   it("for another account, the caller needs the right to mint its tokens (privilege ceiling), else 403; outside its project 404", async () => {
     clock.set(T0);
     const viewer = await account({ role: "viewer" });
