@@ -62,6 +62,26 @@ export interface RotatedToken extends IssuedToken {
   previous: Token;
 }
 
+/** `POST …/token-requests`: a short-lived JWT; nothing about it is stored. */
+export interface RequestedToken {
+  token: string;
+  expiration_timestamp: string;
+  audiences: string[];
+  bound_object_ref?: { kind: string; name: string; uid: string };
+}
+
+export interface SigningKey {
+  kid: string;
+  algorithm: string;
+  created_at: string;
+  retired_at: string | null;
+  /** Still in the JWKS: it may verify a token that is still valid. */
+  published: boolean;
+  /** Signs new tokens. */
+  active: boolean;
+  public_jwk: Record<string, unknown>;
+}
+
 export interface WhoAmI {
   service_account: { id: string; project: string; name: string; email: string; role: string; scope: string };
   token_id: string;

@@ -110,6 +110,32 @@ export class Client {
     throw problemError(response, text);
   }
 
+  /**
+   * A form-encoded POST to an OAuth 2.0 endpoint (`/oauth2/introspect`), authenticated with the
+   * client's token as a bearer. OAuth errors (`{"error", "error_description"}`) become a
+   * {@link CliError} like problem+json does.
+   */
+  async postForm<T>(path: string, form: Record<string, string>): Promise<T> {
+    const token = this.#token;
+    if (token === undefined) {
+      throw new CliError("not logged in: no token for this server", {
+        exitCode: EXIT.unauthenticated,
+        code: "not_logged_in",
+        hint: "run `latchkey login`, or set LATCHKEY_ADDR and LATCHKEY_TOKEN",
+      });
+    }
+    const headers = {
+      accept: "application/json",
+      "user-agent": `latchkey-cli/${VERSION}`,
+      authorization: `Bearer ${token}`,
+      "content-type": "application/x-www-form-urlencoded",
+    };
+    const response = await this.send("POST", this.url(path), headers, new URLSearchParams(form).toString());
+    const text = await response.text();
+    if (response.ok) return (text ? JSON.parse(text) : undefined) as T;
+    throw oauthError(response, text);
+  }
+
   /** An unauthenticated GET that never throws on a status (health checks). */
   async probe(path: string): Promise<{ status: number; body: unknown }> {
     const response = await this.send("GET", this.url(path), { "user-agent": `latchkey-cli/${VERSION}` });
@@ -188,5 +214,29 @@ function problemError(response: Response, text: string): CliError {
     hint,
     requestId: problem?.request_id ?? response.headers.get("x-request-id") ?? undefined,
     errors: Array.isArray(problem?.errors) ? problem.errors : undefined,
+  });
+}
+
+/** An OAuth 2.0 error answer (RFC 6749 §5.2): `invalid_client` is the caller's token refused. */
+function oauthError(response: Response, text: string): CliError {
+  let body: { error?: unknown; error_description?: unknown } | undefined;
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    body = undefined;
+  }
+  if (typeof body?.error !== "string") return problemError(response, text);
+  const code = body.error;
+  const detail =
+    typeof body.error_description === "string" ? body.error_description : `the server answered ${code}`;
+  return new CliError(detail, {
+    exitCode: exitForStatus(response.status),
+    code,
+    status: response.status,
+    hint:
+      code === "invalid_client"
+        ? "the token you are using is not valid here: log in again with `latchkey login`"
+        : hintFor(code),
+    requestId: response.headers.get("x-request-id") ?? undefined,
   });
 }

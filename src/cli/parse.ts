@@ -74,6 +74,21 @@ export function labelArg(text: string, previous: Record<string, string> = {}): R
 /** A repeatable flag collected into a list. */
 export const listArg = (text: string, previous: string[] = []): string[] => [...previous, text];
 
+const BOUND_OBJECT =
+  /^([A-Za-z][A-Za-z0-9.-]{0,62})\/([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?)(?::([\x21-\x7e]+))?$/;
+
+/** `--bound-object KIND/NAME[:UID]` (`Pod/web-0`, `Job/migrate:4f1c…`) → the API's bound_object_ref. */
+export function boundObjectArg(text: string): { kind: string; name: string; uid?: string } {
+  const match = BOUND_OBJECT.exec(text);
+  if (!match) {
+    throw new InvalidArgumentError(
+      `"${text}" is not KIND/NAME[:UID]: use e.g. Pod/web-0 or Job/migrate:4f1c2d (NAME a DNS name).`,
+    );
+  }
+  const [, kind = "", name = "", uid] = match;
+  return uid === undefined ? { kind, name } : { kind, name, uid };
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A token id (a UUID); `self` too where the API has a self-service route. */

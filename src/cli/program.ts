@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { addSharedOptions, withExamples, withOutputOptions } from "./command.ts";
 import { registerAudit } from "./commands/audit.ts";
+import { registerKeys } from "./commands/keys.ts";
 import { registerProject } from "./commands/project.ts";
 import { registerServiceAccount } from "./commands/sa.ts";
 import { registerServer } from "./commands/server.ts";
@@ -66,6 +67,7 @@ Exit status: 0 ok, 1 failure, 2 usage, 3 unauthenticated, 4 not found, 5 permiss
   registerServiceAccount(program);
   registerToken(program);
   registerAudit(program);
+  registerKeys(program);
   registerVerify(program);
 
   const completion = withOutputOptions(

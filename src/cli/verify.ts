@@ -5,13 +5,18 @@ import { CliError, EXIT } from "./errors.ts";
 
 /**
  * `latchkey verify TOKEN` in two steps: a local check that needs no server (the opaque format's
- * checksum), then a {@link ServerCheck} that asks the server who the token is and until when.
+ * checksum; JWTs have none), then a {@link ServerCheck} that asks the server who the token is and
+ * until when: {@link IntrospectionCheck} with the CLI's own credentials, or {@link WhoamiCheck}
+ * (the token asks about itself) when none are configured.
  * The `--json` output is a {@link Verification}.
  */
 export interface Verification {
   /** True when the token authenticates now. */
   active: boolean;
-  /** Why not, when `active` is false: malformed, checksum_mismatch, or the server's problem code. */
+  /**
+   * Why not, when `active` is false: malformed, checksum_mismatch (local), `inactive`
+   * (introspection, which does not say why), or the server's problem code (whoami).
+   */
   reason: string | null;
   format: "opaque" | "jwt" | "unknown";
   /** Which steps ran: the local checksum check, and how the server was asked. */
@@ -20,7 +25,9 @@ export interface Verification {
   name: string | null;
   service_account: { id: string; project: string; name: string; email: string } | null;
   access: string | null;
+  /** Known only when the token asks about itself (whoami); null from introspection. */
   effective_role: string | null;
+  audiences: string[] | null;
   expires_at: string | null;
 }
 
@@ -48,7 +55,7 @@ export type ServerVerdict =
   | { active: true; details: Omit<Verification, "active" | "reason" | "format" | "checked"> }
   | { active: false; reason: string };
 
-/** The server-side step. Today: the token asks about itself; later: RFC 7662 introspection. */
+/** The server-side step: RFC 7662 introspection, or the token asking about itself. */
 export interface ServerCheck {
   readonly method: "whoami" | "introspection";
   inspect(token: string): Promise<ServerVerdict>;
@@ -88,7 +95,70 @@ export class WhoamiCheck implements ServerCheck {
         service_account: { id: sa.id, project: sa.project, name: sa.name, email: sa.email },
         access: me.access,
         effective_role: me.effective_role,
+        audiences: record.audiences,
         expires_at: record.expires_at,
+      },
+    };
+  }
+}
+
+/** What `/oauth2/introspect` answers (RFC 7662, with Latchkey's own members). */
+export interface Introspection {
+  active: boolean;
+  sub?: string;
+  client_id?: string;
+  username?: string;
+  scope?: string;
+  aud?: string[];
+  iss?: string;
+  jti?: string;
+  iat?: number;
+  exp?: number;
+  project?: string;
+  service_account?: string;
+  access?: string;
+  token_format?: string;
+}
+
+/**
+ * RFC 7662 introspection (`POST /oauth2/introspect`), authenticated with the CLI's own token. The
+ * token being checked is not used: its `last_used_at` stays, a rotation's previous token is not
+ * retired, and a bad token counts no failed authentication. The server does not say why a token is
+ * inactive (`reason` is then `inactive`). The token's name and exact expiry come from
+ * `GET /v1/tokens/{jti}` when the caller may read it (short-lived JWTs have no record).
+ */
+export class IntrospectionCheck implements ServerCheck {
+  readonly method = "introspection" as const;
+
+  constructor(private readonly client: Client) {}
+
+  async inspect(token: string): Promise<ServerVerdict> {
+    const answer = await this.client.postForm<Introspection>("/oauth2/introspect", { token });
+    if (answer.active !== true) return { active: false, reason: "inactive" };
+    let record: Token | undefined;
+    if (answer.jti) {
+      try {
+        record = await this.client.get<Token>(`/v1/tokens/${encodeURIComponent(answer.jti)}`);
+      } catch (error) {
+        const unseen = [EXIT.notFound, EXIT.permissionDenied] as number[];
+        if (!(error instanceof CliError && unseen.includes(error.exitCode))) throw error;
+      }
+    }
+    const email = answer.username ?? answer.client_id ?? null;
+    return {
+      active: true,
+      details: {
+        token_id: answer.jti ?? null,
+        name: record?.name ?? null,
+        service_account:
+          answer.sub && answer.project && answer.service_account && email
+            ? { id: answer.sub, project: answer.project, name: answer.service_account, email }
+            : null,
+        access: answer.access ?? null,
+        effective_role: null,
+        audiences: answer.aud ?? null,
+        expires_at:
+          record?.expires_at ?? (answer.exp === undefined ? null : new Date(answer.exp * 1000).toISOString()),
       },
     };
   }
@@ -100,6 +170,7 @@ const blank = {
   service_account: null,
   access: null,
   effective_role: null,
+  audiences: null,
   expires_at: null,
 };
 

@@ -315,11 +315,11 @@ describe("latchkey commands, for people and for scripts", { timeout: 180_000 }, 
       active: true,
       reason: null,
       format: "opaque",
-      checked: { checksum: true, server: "whoami" },
+      checked: { checksum: true, server: "introspection" },
       name: "rot",
       service_account: { name: "deployer", project: "payments" },
       access: "read-write",
-      effective_role: "contributor",
+      effective_role: null,
     });
     // The secret itself is never printed back.
     expect(newOk.stdout + newJson.stdout).not.toContain(newSecret);
@@ -380,7 +380,7 @@ describe("latchkey commands, for people and for scripts", { timeout: 180_000 }, 
     expect(jwtVerdict.json()).toMatchObject({
       active: true,
       format: "jwt",
-      checked: { checksum: false, server: "whoami" },
+      checked: { checksum: false, server: "introspection" },
       token_id: jwt.json().id,
     });
 
@@ -389,8 +389,8 @@ describe("latchkey commands, for people and for scripts", { timeout: 180_000 }, 
     expect(revoked.code).toBe(1);
     expect(revoked.json()).toMatchObject({
       active: false,
-      reason: "token_revoked",
-      checked: { server: "whoami" },
+      reason: "inactive",
+      checked: { server: "introspection" },
     });
   });
 
@@ -604,7 +604,7 @@ describe("latchkey commands, for people and for scripts", { timeout: 180_000 }, 
     expect(config.profiles.me.token).toBe(fresh.token);
     const whoami = await w.run(["whoami", "--json"], { env });
     expect(whoami.json().token_id).toBe(fresh.id);
-    expect((await w.run(["verify", secret, "--json"])).json().reason).toBe("token_expired");
+    expect((await w.run(["verify", secret, "--json"])).json().reason).toBe("inactive");
 
     const revoked = await w.run(["token", "revoke", "self", "--yes"], { env });
     expect(revoked.code).toBe(0);

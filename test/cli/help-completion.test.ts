@@ -103,11 +103,11 @@ c latchkey token rotate --g
 c latchkey sa create deployer --role ""
 c latchkey token create --access r
 c latchkey completion ""
-c latchkey --json token re`,
+c latchkey --json token rev`,
     );
     expect(out.split("\n")).toEqual([
       "token",
-      "create list get update rotate revoke",
+      "create request list get update rotate revoke",
       "--grace",
       "viewer contributor admin owner",
       "read-only read-write",
@@ -126,7 +126,7 @@ words=(latchkey token ""); CURRENT=3; _latchkey
 words=(latchkey sa create x --scope ""); CURRENT=6; _latchkey
 words=(latchkey audit tail --f); CURRENT=4; _latchkey`,
     );
-    expect(out.split("\n")[0]).toBe("create list get update rotate revoke");
+    expect(out.split("\n")[0]).toBe("create request list get update rotate revoke");
     expect(out.split("\n")[1]).toBe("project organization");
     expect(out.split("\n")[2]).toContain("--follow");
   });

@@ -48,7 +48,7 @@ lk token revoke "$new_id" --yes --json | jq -e --arg id "$new_id" '.revoked == [
 # The revoked token: verify says so (exit 1), and using it is unauthenticated (exit 3).
 lk verify "$new_secret" --json > verdict.json
 [ $? -eq 1 ] || exit 24
-jq -e '.active == false and .reason == "token_revoked"' verdict.json > /dev/null || exit 25
+jq -e '.active == false and .reason == "inactive"' verdict.json > /dev/null || exit 25
 LATCHKEY_TOKEN=$new_secret lk whoami --json 2> err.json
 [ $? -eq 3 ] || exit 26
 jq -e '.error.code == "token_revoked"' err.json > /dev/null || exit 27

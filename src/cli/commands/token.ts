@@ -3,6 +3,7 @@ import {
   ACCESS_LEVELS,
   type IssuedToken,
   type RotatedToken,
+  type RequestedToken,
   TOKEN_FORMATS,
   TOKEN_STATES,
   type Token,
@@ -14,7 +15,15 @@ import { readConfig, writeConfig } from "../config.ts";
 import { usageError } from "../errors.ts";
 import { labelsText, mergedLabels } from "../labels.ts";
 import { durationText, relativeAndAbsolute, relativeTime } from "../output.ts";
-import { durationArg, labelArg, listArg, serviceAccountRef, timeArg, tokenId } from "../parse.ts";
+import {
+  boundObjectArg,
+  durationArg,
+  labelArg,
+  listArg,
+  serviceAccountRef,
+  timeArg,
+  tokenId,
+} from "../parse.ts";
 import { confirm } from "../prompt.ts";
 import { SecretFile } from "../secret-file.ts";
 import { projectOption, saPath } from "./sa.ts";
@@ -77,7 +86,7 @@ const secretOptions = (command: Command): Command =>
  * Runs a call that returns a secret, and hands the secret out exactly once: to the output file,
  * to stdout alone (`--quiet`), in the JSON, or printed with a warning that it will not be shown again.
  */
-async function issue<T extends IssuedToken>(
+async function issue<T extends { token: string }>(
   ctx: Ctx,
   flags: SecretFlags,
   call: () => Promise<T>,
@@ -159,6 +168,7 @@ export function registerToken(program: Command): void {
       "latchkey token create --project default --sa deployer --name ci --ttl 30d",
     ],
     ["rotate it, keeping the old one for a day", "latchkey token rotate ID --grace 24h"],
+    ["a short-lived JWT", "latchkey token request --sa deployer --expiration 15m"],
   ]);
 
   const create = leaf(token, "create", "Create a token; its secret is shown once")
@@ -209,6 +219,68 @@ export function registerToken(program: Command): void {
             ["id", issued.id],
             ["access", issued.access],
             ["expires", relativeAndAbsolute(issued.expires_at, ctx.out.now())],
+          ]);
+        },
+      );
+    }),
+  );
+
+  const request = leaf(token, "request", "Request a short-lived JWT for a service account; shown once")
+    .requiredOption("--sa <name-or-email>", "the service account")
+    .addOption(projectOption())
+    .option("--audience <aud>", "who may accept it (repeatable; default: this server's API)", listArg)
+    .option(
+      "--expiration <duration>",
+      "lifetime: 1h, 30m, 600s (default 1h; at least 10m; the server may shorten it)",
+      durationArg,
+    )
+    .option(
+      "--bound-object <kind/name[:uid]>",
+      "bind it to an object: it stops working when the object is deleted or its uid changes",
+      boundObjectArg,
+    );
+  secretOptions(request);
+  request.addHelpText(
+    "after",
+    "\nKubernetes TokenRequest semantics: nothing is stored, so the JWT cannot be listed or rotated;\n" +
+      "it expires on its own (revoke it with its secret: POST /oauth2/revoke). An account may always\n" +
+      "request tokens for itself; for another account you need the rights to create its tokens.",
+  );
+  withExamples(request, [
+    ["a JWT for an hour", "latchkey token request --project default --sa deployer"],
+    [
+      "for another service, 15 minutes",
+      "latchkey token request --sa deployer --audience https://vault.example --expiration 15m",
+    ],
+    ["bound to a pod", "latchkey token request --sa deployer --bound-object Pod/web-0:9f8e7d --quiet"],
+  ]).action(
+    handler<
+      SecretFlags & {
+        sa: string;
+        project?: string;
+        audience?: string[];
+        expiration?: number;
+        boundObject?: { kind: string; name: string; uid?: string };
+      }
+    >(async (ctx, flags) => {
+      const target = serviceAccountRef(flags.sa, flags.project);
+      await issue(
+        ctx,
+        flags,
+        () =>
+          ctx.client.post<RequestedToken>(`${saPath(target)}/token-requests`, {
+            audiences: flags.audience,
+            expiration_seconds: flags.expiration,
+            bound_object_ref: flags.boundObject,
+          }),
+        (issued) => {
+          const email = `${target.name}@${target.project}.serviceaccounts.latchkey`;
+          const bound = issued.bound_object_ref;
+          ctx.out.line(`Requested a token for ${ctx.out.p.bold(email)}.`);
+          ctx.out.details([
+            ["audiences", issued.audiences.join(", ")],
+            ["expires", relativeAndAbsolute(issued.expiration_timestamp, ctx.out.now())],
+            ["bound to", bound ? `${bound.kind}/${bound.name} (uid ${bound.uid})` : undefined],
           ]);
         },
       );
