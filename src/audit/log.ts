@@ -1,4 +1,5 @@
 import type { Executor } from "../db/database.ts";
+import { dialectOf } from "../db/dialect.ts";
 import type { Clock } from "../lib/clock.ts";
 import { newId } from "../lib/ids.ts";
 import type { RequestContext } from "../server/context.ts";
@@ -27,6 +28,8 @@ export class ChainedAuditLog implements AuditLog {
   constructor(private readonly clock: Clock) {}
 
   async append(db: Executor, ctx: RequestContext, record: AuditRecord): Promise<void> {
+    // Other processes append too (several nodes on PostgreSQL): hold the chain until this commits.
+    await dialectOf(db).lockChain(db, "audit_events");
     const last = await db
       .selectFrom("audit_events")
       .select(["seq", "hash"])

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import * as jose from "jose";
+import { CLOCK_SKEW_SECONDS } from "../jwt/access-token.ts";
 import type { Db, Executor } from "../db/database.ts";
+import { dialectOf } from "../db/dialect.ts";
 import type { SigningKeyTable } from "../db/schema.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { MasterKey } from "./master-key.ts";
@@ -43,15 +45,59 @@ export class KeyRing {
     readonly options: KeyRingOptions,
   ) {}
 
-  /** Loads every key; creates the first one when there is none. */
-  async load(): Promise<void> {
-    const rows = await this.db.selectFrom("signing_keys").selectAll().orderBy("created_at").execute();
+  #loading: Promise<void> | undefined;
+  #reloading: Promise<void> | undefined;
+
+  /**
+   * Loads every key; creates the first one when there is none. Also how a node learns of another
+   * node's rotation (cluster notifications call it). Concurrent calls share loads, and each caller
+   * gets one that began after it called, so no caller sees the ring as it was before its call.
+   */
+  load(): Promise<void> {
+    if (!this.#loading) {
+      this.#loading = this.#load().finally(() => (this.#loading = undefined));
+      return this.#loading;
+    }
+    this.#reloading ??= this.#loading
+      .catch(() => undefined)
+      .then(() => {
+        this.#reloading = undefined;
+        return this.load();
+      });
+    return this.#reloading;
+  }
+
+  async #load(): Promise<void> {
+    let rows = await this.db
+      .selectFrom("signing_keys")
+      .selectAll()
+      .orderBy("created_at")
+      .orderBy("kid")
+      .execute();
     if (!rows.some((r) => r.retired_at === null)) {
-      await this.db.transaction().execute((trx) => this.createKey(trx));
-      return this.load();
+      await this.db.transaction().execute(async (trx) => {
+        // Nodes starting together on a new store: the first to take the lock makes the only key.
+        await dialectOf(trx).lockChain(trx, "signing_keys");
+        const active = await trx
+          .selectFrom("signing_keys")
+          .select("kid")
+          .where("retired_at", "is", null)
+          .executeTakeFirst();
+        if (!active) await this.createKey(trx);
+      });
+      rows = await this.db
+        .selectFrom("signing_keys")
+        .selectAll()
+        .orderBy("created_at")
+        .orderBy("kid")
+        .execute();
     }
     const keys = new Map<string, SigningKey>();
-    for (const row of rows) keys.set(row.kid, this.#keys.get(row.kid) ?? (await this.open(row)));
+    for (const row of rows) {
+      // Key material never changes, so it is decrypted once; retirement does change.
+      const known = this.#keys.get(row.kid);
+      keys.set(row.kid, known ? { ...known, retiredAt: row.retired_at } : await this.open(row));
+    }
     const live = await this.db
       .selectFrom("tokens")
       .select("kid")
@@ -62,7 +108,8 @@ export class KeyRing {
       .execute();
     this.#keys = keys;
     this.#pinned = new Set(live.map((r) => r.kid).filter((k): k is string => k !== null));
-    this.#active = [...keys.values()].find((k) => k.retiredAt === null);
+    // The newest unretired key signs: the same choice on every node, even if a race left two.
+    this.#active = [...keys.values()].filter((k) => k.retiredAt === null).at(-1);
     this.#loadedAt = this.clock.now().getTime();
   }
 
@@ -93,12 +140,17 @@ export class KeyRing {
 
   private isPublished(key: SigningKey): boolean {
     if (key.retiredAt === null || this.#pinned.has(key.kid)) return true;
-    const until = new Date(key.retiredAt).getTime() + this.options.maxShortLivedSeconds * 1000;
+    // Its last short-lived token expires at most maxShortLivedSeconds after retirement, and verifiers
+    // (this server included) accept it for CLOCK_SKEW_SECONDS more.
+    const until =
+      new Date(key.retiredAt).getTime() + (this.options.maxShortLivedSeconds + CLOCK_SKEW_SECONDS) * 1000;
     return this.clock.now().getTime() < until;
   }
 
   /** Makes a new active key and retires the current one, in the caller's transaction. */
   async rotate(trx: Executor): Promise<{ created: string; retired: string[] }> {
+    const dialect = dialectOf(trx);
+    await dialect.lockChain(trx, "signing_keys");
     const now = this.clock.now().toISOString();
     const retired = await trx
       .updateTable("signing_keys")
@@ -107,6 +159,8 @@ export class KeyRing {
       .returning("kid")
       .execute();
     const created = await this.createKey(trx);
+    // Every other node reloads its ring once this commits.
+    await dialect.notifyChange(trx, "signing_keys");
     return { created, retired: retired.map((r) => r.kid) };
   }
 

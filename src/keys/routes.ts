@@ -103,7 +103,9 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async 
     response_types_supported: ["token"],
     subject_types_supported: ["public"],
     scopes_supported: ["read", "write"],
-    id_token_signing_alg_values_supported: [deps.keys.active().algorithm],
+    // Every published key's algorithm, not just the active one's: clients such as go-oidc accept
+    // only these, and a retired key of another algorithm still verifies its unexpired tokens.
+    id_token_signing_alg_values_supported: [...new Set(deps.keys.published().map((k) => k.algorithm))],
     token_endpoint_auth_signing_alg_values_supported: [deps.keys.active().algorithm],
     claims_supported: [
       "iss",
@@ -124,7 +126,10 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async 
     app.get(
       path,
       { schema: { tags: ["discovery"], summary: "OAuth 2.0 / OpenID Connect discovery" } },
-      async () => metadata(),
+      async () => {
+        await deps.keys.refreshIfStale();
+        return metadata();
+      },
     );
   }
 };

@@ -1,3 +1,4 @@
+import { parseStoreUrl, StoreUrlError } from "../db/url.ts";
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from "../keys/key-ring.ts";
 import { parseDuration } from "../lib/duration.ts";
 import { defaultPolicy } from "./deps.ts";
@@ -9,9 +10,13 @@ export interface ServerConfig {
   host: string;
   port: number;
   dataDir: string;
+  /** LATCHKEY_DATABASE_URL: postgres://… (or sqlite:PATH); the SQLite file in dataDir when absent. */
+  databaseUrl: string | undefined;
   maxTokenTtlSeconds: number;
   logLevel: string;
   trustProxy: boolean;
+  /** LATCHKEY_FAILED_AUTH_LIMIT "20/60s": failed authentications per client address per window, per node. */
+  failedAuthLimit: { maxFailures: number; windowSeconds: number };
 }
 
 export class ConfigError extends Error {}
@@ -26,7 +31,7 @@ export function parseListen(text: string): { host: string; port: number } {
 
 /** Flags win over LATCHKEY_* environment variables, which win over defaults. */
 export function serverConfig(
-  flags: { listen?: string; dataDir?: string; maxTokenTtl?: string },
+  flags: { listen?: string; dataDir?: string; maxTokenTtl?: string; databaseUrl?: string },
   env: NodeJS.ProcessEnv,
 ): ServerConfig {
   const listen = parseListen(flags.listen ?? env.LATCHKEY_LISTEN ?? "127.0.0.1:8080");
@@ -50,6 +55,21 @@ export function serverConfig(
       `LATCHKEY_MAX_TOKEN_REQUEST_TTL "${requestText}" must be a duration of at least 600s`,
     );
   }
+  const databaseUrl = flags.databaseUrl ?? (env.LATCHKEY_DATABASE_URL || undefined);
+  if (databaseUrl !== undefined) {
+    try {
+      parseStoreUrl(databaseUrl);
+    } catch (error) {
+      if (error instanceof StoreUrlError) throw new ConfigError(`LATCHKEY_DATABASE_URL: ${error.message}`);
+      throw error;
+    }
+  }
+  const limitText = env.LATCHKEY_FAILED_AUTH_LIMIT ?? "20/60s";
+  const limit = /^(\d{1,9})\/(\w+)$/.exec(limitText);
+  const windowSeconds = limit?.[2] === undefined ? undefined : parseDuration(limit[2]);
+  if (!limit || !windowSeconds || Number(limit[1]) < 1) {
+    throw new ConfigError(`LATCHKEY_FAILED_AUTH_LIMIT "${limitText}" must be FAILURES/WINDOW, like 20/60s`);
+  }
   const host = listen.host.includes(":")
     ? `[${listen.host}]`
     : listen.host === "0.0.0.0"
@@ -61,8 +81,10 @@ export function serverConfig(
     signingAlgorithm: algorithm as SigningAlgorithm,
     maxTokenRequestSeconds,
     dataDir: flags.dataDir ?? env.LATCHKEY_DATA_DIR ?? "./data",
+    databaseUrl,
     maxTokenTtlSeconds,
     logLevel: env.LATCHKEY_LOG_LEVEL ?? "info",
     trustProxy: env.LATCHKEY_TRUST_PROXY === "true",
+    failedAuthLimit: { maxFailures: Number(limit[1]), windowSeconds },
   };
 }

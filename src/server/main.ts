@@ -1,6 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import pino from "pino";
-import { migrate, openSqlite } from "../db/database.ts";
+import { startClusterSync } from "../cluster/sync.ts";
+import { migrate, openStore, type Store } from "../db/database.ts";
 import { redactTokenLookalikes } from "../tokens/format.ts";
 import { loadMasterKey } from "../keys/master-key.ts";
 import { buildApp } from "./app.ts";
@@ -41,15 +42,52 @@ export async function runServer(config: ServerConfig): Promise<void> {
     redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" },
     serializers: { req: requestLogView },
   });
-  const db = openSqlite(config.dataDir);
+  const store = await openStore(
+    { databaseUrl: config.databaseUrl, dataDir: config.dataDir },
+    { log: logger },
+  );
+  const stops: (() => Promise<void>)[] = [() => store.close()];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    await serve(config, store, logger, stops);
+  } catch (error) {
+    // A refused start (newer schema, wrong master key, port taken) leaves no connection open behind it.
+    await stopAll();
+    throw error;
+  }
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, "shutting down");
+    await stopAll();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+async function serve(
+  config: ServerConfig,
+  store: Store,
+  logger: pino.Logger,
+  stops: (() => Promise<void>)[],
+): Promise<void> {
+  const db = store.db;
   const applied = await migrate(db);
-  logger.info({ migrations: applied.length, data_dir: config.dataDir }, "store ready (SQLite)");
+  const engine = store.dialect.name === "postgres" ? "PostgreSQL" : "SQLite";
+  logger.info(
+    { migrations: applied.length, store: store.location, data_dir: config.dataDir, node: store.nodeId },
+    `store ready (${engine})`,
+  );
   const master = loadMasterKey(process.env, config.dataDir);
   if (master.generated) {
     logger.warn(
       { file: master.source },
       "GENERATED A NEW MASTER KEY next to the database. It encrypts the signing keys: back it up apart from the " +
-        "data, or set LATCHKEY_MASTER_KEY / LATCHKEY_MASTER_KEY_FILE. Whoever has both can sign tokens.",
+        "data, or set LATCHKEY_MASTER_KEY / LATCHKEY_MASTER_KEY_FILE. Whoever has both can sign tokens." +
+        (store.dialect.name === "postgres"
+          ? " Every node sharing this PostgreSQL needs the same master key."
+          : ""),
     );
   }
   const { app, deps } = await buildApp({
@@ -63,7 +101,9 @@ export async function runServer(config: ServerConfig): Promise<void> {
       maxTokenRequestSeconds: config.maxTokenRequestSeconds,
     },
     trustProxy: config.trustProxy,
+    failedAuthLimit: config.failedAuthLimit,
   });
+  stops.push(() => app.close());
   const secret = await bootstrap(deps, config.dataDir);
   if (secret) {
     // The one time this secret is shown; it is also in the 0600 file next to the database.
@@ -72,14 +112,9 @@ export async function runServer(config: ServerConfig): Promise<void> {
         `Bootstrap token (shown once, also saved to ${config.dataDir}/${BOOTSTRAP_TOKEN_FILE}):\n\n  ${secret}\n\n`,
     );
   }
+  // Other nodes' key rotations and revocations reach this one's memory (PostgreSQL LISTEN/NOTIFY).
+  const cluster = await startClusterSync(store, deps, logger);
+  stops.push(() => cluster.stop());
   const address = await app.listen({ host: config.host, port: config.port });
   logger.info({ address }, "latchkey listening");
-  const stop = async (signal: string) => {
-    logger.info({ signal }, "shutting down");
-    await app.close();
-    await db.destroy();
-    process.exit(0);
-  };
-  process.once("SIGINT", () => void stop("SIGINT"));
-  process.once("SIGTERM", () => void stop("SIGTERM"));
 }

@@ -3,13 +3,14 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AuditLog } from "../../src/audit/log.ts";
-import { migrate, openSqlite } from "../../src/db/database.ts";
+import { migrate, openStore, type Store } from "../../src/db/database.ts";
 import type { SigningAlgorithm } from "../../src/keys/key-ring.ts";
 import { MasterKey } from "../../src/keys/master-key.ts";
 import type { Clock } from "../../src/lib/clock.ts";
 import { buildApp, type Latchkey } from "../../src/server/app.ts";
 import { BOOTSTRAP_TOKEN_FILE, bootstrap } from "../../src/server/bootstrap.ts";
 import type { Policy } from "../../src/server/deps.ts";
+import { freshSchema, HTTP_SUITE_POSTGRES_URL, type TestSchema } from "./postgres.ts";
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -30,6 +31,8 @@ export interface TestServer {
   dataDir: string;
   bootstrapToken: string;
   latchkey: Latchkey;
+  /** The store it runs on: SQLite in dataDir, or a fresh PostgreSQL schema under LATCHKEY_TEST_DATABASE_URL. */
+  store: Store;
   /** Calls the server over real HTTP; the bootstrap token is used unless `token` says otherwise. */
   api<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
   close(): Promise<void>;
@@ -43,10 +46,17 @@ export interface TestServerOptions {
   signingAlgorithm?: SigningAlgorithm;
 }
 
-/** A real Latchkey on a real port over a fresh SQLite file, with injectable edges. */
+/**
+ * A real Latchkey on a real port over a fresh store, with injectable edges. The store is a SQLite
+ * file, or a fresh schema in the PostgreSQL database that LATCHKEY_TEST_DATABASE_URL names (how
+ * the whole HTTP suite runs once more against PostgreSQL).
+ */
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "latchkey-test-"));
-  const db = openSqlite(dataDir);
+  let schema: TestSchema | undefined;
+  if (HTTP_SUITE_POSTGRES_URL) schema = await freshSchema(HTTP_SUITE_POSTGRES_URL);
+  const store = await openStore({ databaseUrl: schema?.url, dataDir }, { poolMax: 5 });
+  const db = store.db;
   await migrate(db);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -89,10 +99,12 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     dataDir,
     bootstrapToken,
     latchkey,
+    store,
     api,
     close: async () => {
       await latchkey.app.close();
-      await db.destroy();
+      await store.close();
+      await schema?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

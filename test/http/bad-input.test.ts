@@ -1,9 +1,9 @@
 import fc from "fast-check";
-import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/lib/clock.ts";
 import { type ErrorCode, errorCodes } from "../../src/lib/errors.ts";
 import { type ApiResponse, rowCounts, startServer, type TestServer } from "../helpers/server.ts";
+import { allRows } from "../helpers/store.ts";
 
 /**
  * Bad input and failure: every malformed request to a write endpoint (and to the list queries and
@@ -712,14 +712,7 @@ const cases: Case[] = [
 
 /** Every row of every table (migrations included), in storage order. */
 async function dump(server: TestServer): Promise<Record<string, unknown[]>> {
-  const db = server.latchkey.deps.db;
-  const tables = await sql<{ name: string }>`
-    select name from sqlite_master where type = 'table' order by name`.execute(db);
-  const out: Record<string, unknown[]> = {};
-  for (const { name } of tables.rows) {
-    out[name] = (await sql`select * from ${sql.table(name)} order by rowid`.execute(db)).rows;
-  }
-  return out;
+  return allRows(server.latchkey.deps.db);
 }
 
 async function snapshot(server: TestServer) {

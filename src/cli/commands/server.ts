@@ -48,11 +48,12 @@ export function registerServer(program: Command): void {
   withExamples(migrate, [["migrate ./data before an upgrade", "latchkey migrate --data-dir ./data"]]).action(
     async (flags: { dataDir?: string; json?: boolean }) => {
       const { serverConfig } = await import("../../server/config.ts");
-      const { migrate: apply, openSqlite } = await import("../../db/database.ts");
+      const { migrate: apply, openStore } = await import("../../db/database.ts");
       await serverErrors(async () => {
-        const db = openSqlite(serverConfig(flags, process.env).dataDir);
-        const applied = await apply(db);
-        await db.destroy();
+        // LATCHKEY_DATABASE_URL (PostgreSQL), else the SQLite store in --data-dir.
+        const store = await openStore(serverConfig(flags, process.env));
+        const applied = await apply(store.db);
+        await store.close();
         const migration = applied.at(-1) ?? null;
         process.stdout.write(
           flags.json
