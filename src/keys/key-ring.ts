@@ -3,6 +3,7 @@ import * as jose from "jose";
 import { CLOCK_SKEW_SECONDS } from "../jwt/access-token.ts";
 import type { Db, Executor } from "../db/database.ts";
 import { dialectOf } from "../db/dialect.ts";
+import { StoreUnavailableError } from "../db/errors.ts";
 import type { SigningKeyTable } from "../db/schema.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { MasterKey } from "./master-key.ts";
@@ -115,7 +116,14 @@ export class KeyRing {
 
   /** Reloads when the ring is older than `maxAgeSeconds` (which tokens pin a retired key changes). */
   async refreshIfStale(maxAgeSeconds = 30): Promise<void> {
-    if (this.clock.now().getTime() - this.#loadedAt >= maxAgeSeconds * 1000) await this.load();
+    if (this.clock.now().getTime() - this.#loadedAt < maxAgeSeconds * 1000) return;
+    try {
+      await this.load();
+    } catch (error) {
+      // The store is down, so no key can have been rotated meanwhile: the ring in memory is still
+      // right, and the JWKS stays up for offline verifiers. (Accepting a token needs the store anyway.)
+      if (!(error instanceof StoreUnavailableError)) throw error;
+    }
   }
 
   active(): SigningKey {

@@ -71,6 +71,8 @@ describe.skipIf(!CLUSTER_TESTS || !PG_CLUSTER)("PostgreSQL stopped under two run
           if (what !== "readyz") expect(res.body.code).toBe("unavailable");
         }
         expect((await api(url, "GET", "/healthz")).status).toBe(200); // alive, just not ready
+        // Public keys need no store (none can be rotated while it is down): offline verifiers go on.
+        expect((await api(url, "GET", "/.well-known/jwks.json")).status).toBe(200);
       }
     }
     for (const node of cluster.nodes) expect(isRunning(node.pid)).toBe(true);

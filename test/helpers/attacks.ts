@@ -578,6 +578,11 @@ export async function startTrap(): Promise<{
   };
 }
 
+/** The HTTP suite's PostgreSQL run: the server's own store connections are not a verifier's. */
+const STORE_PORT = process.env.LATCHKEY_TEST_DATABASE_URL
+  ? Number(new URL(process.env.LATCHKEY_TEST_DATABASE_URL).port || 5432)
+  : undefined;
+
 /**
  * Records every outbound TCP connection this process attempts (net.Socket#connect, which `fetch`,
  * `http` and `https` all go through) until `stop()`. `others(allowedPort)` lists the attempts to any
@@ -601,7 +606,9 @@ export function watchConnections(): { others: (allowedPort: number) => string[];
   } as typeof original;
   return {
     others: (allowedPort) =>
-      seen.filter((c) => Number(c.port) !== allowedPort).map((c) => `${c.host}:${c.port}`),
+      seen
+        .filter((c) => Number(c.port) !== allowedPort && Number(c.port) !== STORE_PORT)
+        .map((c) => `${c.host}:${c.port}`),
     stop: () => {
       net.Socket.prototype.connect = original;
     },

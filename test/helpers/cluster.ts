@@ -24,7 +24,7 @@ export interface Cluster {
   /** Direct access to the shared store (checks that the API cannot make, like orphan rows). */
   db: Db;
   /** Starts one more node on the same store (e.g. after one was killed). */
-  addNode(options?: { logLevel?: string }): Promise<ServerProcess>;
+  addNode(options?: { logLevel?: string; cli?: string }): Promise<ServerProcess>;
   stop(): Promise<void>;
 }
 
@@ -41,12 +41,13 @@ export async function startCluster(size: number, options: { logLevel?: string } 
   };
   const dataDirs: string[] = [];
   const all: ServerProcess[] = [];
-  const addNode = async (o: { logLevel?: string } = {}) => {
+  const addNode = async (o: { logLevel?: string; cli?: string } = {}) => {
     const dataDir = tempDataDir();
     dataDirs.push(dataDir);
     const node = await startServerProcess({
       dataDir,
       env: { ...env, LATCHKEY_LOG_LEVEL: o.logLevel ?? env.LATCHKEY_LOG_LEVEL },
+      ...(o.cli ? { cli: o.cli } : {}),
     });
     all.push(node);
     return node;

@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +25,8 @@ export interface ServerProcessOptions {
   logLevel?: string;
   /** Extra environment for the child. */
   env?: Record<string, string>;
+  /** Another entry point than bin/latchkey.js (e.g. the CLI compiled ahead of time, compiledCli()). */
+  cli?: string;
 }
 
 export interface ServerProcess {
@@ -86,8 +88,8 @@ interface Spawned {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function spawnCli(args: string[], env: NodeJS.ProcessEnv): Spawned {
-  const child = spawn(process.execPath, [CLI, ...args], {
+function spawnCli(args: string[], env: NodeJS.ProcessEnv, cli = CLI): Spawned {
+  const child = spawn(process.execPath, [cli, ...args], {
     cwd: REPO_ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -160,7 +162,11 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const run = spawnCli(["server", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir], env);
+    const run = spawnCli(
+      ["server", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir],
+      env,
+      options.cli,
+    );
     let exited = false;
     void run.exited.then(
       () => {
@@ -233,4 +239,34 @@ export async function http<T = any>(
     // not JSON: keep the text
   }
   return { status: response.status, headers: response.headers, body: parsed as T, text };
+}
+
+/**
+ * The CLI compiled to JavaScript by tsc (no type check), for tests that start the server hundreds of
+ * times: compiling on the fly under tsx doubles each start's CPU. The code is the same; only the
+ * moment it is compiled differs. Built once per test process into .tmp/ (node_modules resolve from
+ * there), removed when the process exits.
+ */
+let compiled: string | undefined;
+export function compiledCli(): string {
+  if (compiled) return compiled;
+  const outDir = join(REPO_ROOT, ".tmp", `compiled-cli-${process.pid}`);
+  const tsc = join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
+  const built = spawnSync(
+    process.execPath,
+    [
+      tsc,
+      join(REPO_ROOT, "src", "cli", "index.ts"),
+      ...["--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext"],
+      ...["--noCheck", "--rewriteRelativeImportExtensions", "--skipLibCheck"],
+      ...["--rootDir", REPO_ROOT, "--outDir", outDir],
+    ],
+    { encoding: "utf8" },
+  );
+  if (built.status !== 0) throw new Error(`tsc failed:\n${built.stdout}\n${built.stderr}`);
+  // "type": "module", and what src/cli/version.ts reads two directories up.
+  copyFileSync(join(REPO_ROOT, "package.json"), join(outDir, "package.json"));
+  process.once("exit", () => rmSync(outDir, { recursive: true, force: true }));
+  compiled = join(outDir, "src", "cli", "index.js");
+  return compiled;
 }
