@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLUSTER_TESTS, type Cluster, sleep, startCluster } from "../helpers/cluster.ts";
-import { compiledCli, http } from "../helpers/process.ts";
+import { compileCli, http } from "../helpers/process.ts";
 
 const KILLS = Number(process.env.LATCHKEY_TEST_KILLS ?? 200);
 /** Victims started, hammered and killed side by side (startup dominates a trial). */
@@ -11,9 +11,9 @@ const CLIENTS = 4;
 describe.skipIf(!CLUSTER_TESTS)("kill -9 of a node during issuance", () => {
   let cluster: Cluster;
   /** Victims run the CLI compiled ahead of time: 200 starts under tsx would double the test's time. */
-  let cli: string;
+  let compiled: { entry: string; remove: () => void } | undefined;
   beforeAll(async () => {
-    cli = compiledCli();
+    compiled = compileCli();
     cluster = await startCluster(1);
     const sa = await http(cluster.nodes[0]!.url, "POST", "/v1/projects/default/service-accounts", {
       token: cluster.admin,
@@ -21,7 +21,10 @@ describe.skipIf(!CLUSTER_TESTS)("kill -9 of a node during issuance", () => {
     });
     expect(sa.status).toBe(201);
   }, 60_000);
-  afterAll(() => cluster?.stop());
+  afterAll(async () => {
+    await cluster?.stop();
+    compiled?.remove();
+  });
 
   it(`${KILLS} times: every token a client received authenticates, every stored token has its audit event`, async () => {
     const received: { id: string; token: string }[] = [];
@@ -29,7 +32,7 @@ describe.skipIf(!CLUSTER_TESTS)("kill -9 of a node during issuance", () => {
 
     async function trial(k: number): Promise<void> {
       const started = performance.now();
-      const victim = await cluster.addNode({ logLevel: "fatal", cli });
+      const victim = await cluster.addNode({ logLevel: "fatal", cli: compiled?.entry });
       outcomes.startMs.push(performance.now() - started);
       let killed = false;
       const clients = Array.from({ length: CLIENTS }, async (_, c) => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -244,13 +244,12 @@ export async function http<T = any>(
 /**
  * The CLI compiled to JavaScript by tsc (no type check), for tests that start the server hundreds of
  * times: compiling on the fly under tsx doubles each start's CPU. The code is the same; only the
- * moment it is compiled differs. Built once per test process into .tmp/ (node_modules resolve from
- * there), removed when the process exits.
+ * moment it is compiled differs. Built into .tmp/ (so node_modules resolve from there); `remove()`
+ * deletes it.
  */
-let compiled: string | undefined;
-export function compiledCli(): string {
-  if (compiled) return compiled;
-  const outDir = join(REPO_ROOT, ".tmp", `compiled-cli-${process.pid}`);
+export function compileCli(): { entry: string; remove: () => void } {
+  mkdirSync(join(REPO_ROOT, ".tmp"), { recursive: true });
+  const outDir = mkdtempSync(join(REPO_ROOT, ".tmp", "compiled-cli-"));
   const tsc = join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
   const built = spawnSync(
     process.execPath,
@@ -263,10 +262,12 @@ export function compiledCli(): string {
     ],
     { encoding: "utf8" },
   );
-  if (built.status !== 0) throw new Error(`tsc failed:\n${built.stdout}\n${built.stderr}`);
+  const remove = () => rmSync(outDir, { recursive: true, force: true });
+  if (built.status !== 0) {
+    remove();
+    throw new Error(`tsc failed:\n${built.stdout}\n${built.stderr}`);
+  }
   // "type": "module", and what src/cli/version.ts reads two directories up.
   copyFileSync(join(REPO_ROOT, "package.json"), join(outDir, "package.json"));
-  process.once("exit", () => rmSync(outDir, { recursive: true, force: true }));
-  compiled = join(outDir, "src", "cli", "index.js");
-  return compiled;
+  return { entry: join(outDir, "src", "cli", "index.js"), remove };
 }

@@ -65,6 +65,8 @@ describe("secrets canary (real process, debug logs)", () => {
   /** Every secret created during the test (not the bootstrap token, which has its own rules). */
   const secrets: Secret[] = [];
   const byLabel = new Map<string, Secret>();
+  /** JWT-format secrets: checked by full value and by signature, since JWT headers look alike. */
+  const jwtSecrets: string[] = [];
   const statuses: Record<string, number> = {};
 
   const record = (place: string, res: HttpResponse, text = res.text) => {
@@ -369,8 +371,14 @@ describe("secrets canary (real process, debug logs)", () => {
     // Validation errors around tokens.
     const ttl = await api("ttl out of range", "POST", tokens, { body: { name: "x10", ttl_seconds: 599 } });
     expect(ttl.body.code).toBe("ttl_out_of_range");
-    const jwt = await api("jwt format", "POST", tokens, { body: { name: "x11", format: "jwt" } });
-    expect(jwt.status).toBe(400);
+    // A JWT-format token is a secret too: only its create response's `token` field may hold it.
+    const jwt = await http(server.url, "POST", tokens, { token: boot, body: { name: "x11", format: "jwt" } });
+    expect(jwt.status).toBe(201);
+    const { token: jwtSecret, ...jwtRest } = jwt.body as { token: string };
+    expect(count(jwt.text, jwtSecret)).toBe(1);
+    record("jwt format", jwt, JSON.stringify(jwtRest));
+    jwtSecrets.push(jwtSecret);
+    expect((await whoami("jwt-format token used", jwtSecret)).status).toBe(200);
     const both = await api("both deadlines", "POST", `/v1/tokens/${get("alpha-ro").id}/rotate`, {
       body: { previous_expires_in_seconds: 5, previous_expires_at: new Date().toISOString() },
     });
@@ -451,6 +459,12 @@ describe("secrets canary (real process, debug logs)", () => {
     expect(secrets).toHaveLength(16);
     const everywhere = [...places, { place: "stdout", text: stdout }, { place: "stderr", text: stderr }];
     expect(secrets.flatMap((secret) => leaksOf(secret, everywhere))).toEqual([]);
+    expect(jwtSecrets).toHaveLength(1);
+    for (const jwtSecret of jwtSecrets) {
+      const signature = jwtSecret.split(".")[2] ?? jwtSecret;
+      const leaks = everywhere.filter(({ text }) => text.includes(jwtSecret) || text.includes(signature));
+      expect(leaks.map((l) => l.place)).toEqual([]);
+    }
 
     // The bootstrap token: once on stdout (the first-start banner), nowhere else.
     expect(count(stdout, boot)).toBe(1);

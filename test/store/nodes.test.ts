@@ -3,6 +3,7 @@ import { authenticateToken } from "../../src/auth/authenticate.ts";
 import { ApiError } from "../../src/lib/errors.ts";
 import { ManualClock } from "../../src/lib/clock.ts";
 import type { Latchkey } from "../../src/server/app.ts";
+import { bootstrap } from "../../src/server/bootstrap.ts";
 import type { RequestContext } from "../../src/server/context.ts";
 import { digestStore } from "../../src/store-transfer/transfer.ts";
 import { bootstrapped, DIALECTS, MasterKey, nodeOn, type TestStore } from "./dialects.ts";
@@ -39,6 +40,36 @@ describe.each(DIALECTS)("several nodes on one $name store", (dialect) => {
     const keys = await t.store.db.selectFrom("signing_keys").select("kid").execute();
     expect(keys).toHaveLength(1);
     for (const node of nodes) expect(node.deps.keys.active().kid).toBe(keys[0]?.kid);
+  });
+
+  it("first start of several nodes at once: one bootstraps, the others join (no duplicate, no failure)", async () => {
+    t = await dialect.create();
+    const masterKey = MasterKey.generate();
+    nodes = await Promise.all((await t.nodes(3)).map((store) => nodeOn(store, { masterKey })));
+    const secrets = await Promise.all(nodes.map((node) => bootstrap(node.deps, undefined)));
+    expect(secrets.filter((s) => s !== undefined)).toHaveLength(1);
+    const accounts = await t.store.db.selectFrom("service_accounts").select("name").execute();
+    expect(accounts).toEqual([{ name: "bootstrap" }]);
+    expect((await digestStore(t.store.db)).audit.events).toBe(3);
+  });
+
+  it("the same name created on two nodes at once: one succeeds, the others get already_exists", async () => {
+    t = await dialect.create();
+    const masterKey = MasterKey.generate();
+    nodes = [];
+    for (const store of await t.nodes(2)) nodes.push(await nodeOn(store, { masterKey }));
+    const ctx = await contextOf(nodes[0]!, await bootstrapped(nodes[0]!));
+    const results = await Promise.allSettled(
+      nodes.flatMap((node) =>
+        Array.from({ length: 5 }, () =>
+          node.services.serviceAccounts.create(ctx, "default", { name: "twin" }),
+        ),
+      ),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    for (const r of results.filter((r): r is PromiseRejectedResult => r.status === "rejected")) {
+      expect((r.reason as ApiError).code).toBe("already_exists");
+    }
   });
 
   it("a rotation race across nodes has exactly one winner, decided by the store (5 rounds of 2 × 10)", async () => {

@@ -35,6 +35,7 @@ describe.skipIf(!postgres)("cluster notifications (PostgreSQL LISTEN/NOTIFY)", (
     await t?.destroy();
   });
 
+  /** Heartbeats are slow here, so that pg_stat_activity shows the LISTEN as the connection's last query. */
   function listen(store: Store, heard: ChangeTopic[], resyncs: { n: number }): ChangeListener {
     if (!store.listen) throw new Error("no LISTEN on this store");
     const listener = new ChangeListener({
@@ -42,7 +43,7 @@ describe.skipIf(!postgres)("cluster notifications (PostgreSQL LISTEN/NOTIFY)", (
       nodeId: store.nodeId,
       connect: store.listen.connect,
       log: quiet,
-      heartbeatMs: 500,
+      heartbeatMs: 60_000,
       backoff: { minMs: 50, maxMs: 200 },
       onChange: (topic) => void heard.push(topic),
       onResync: async () => void (resyncs.n += 1),
