@@ -1,11 +1,17 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Executor } from "../db/database.ts";
+import { isStorageFull } from "../db/errors.ts";
 import { ApiError } from "../lib/errors.ts";
 import type { RequestContext } from "../server/context.ts";
 import { type Deps, transact } from "../server/deps.ts";
 import { isWellFormedOpaqueToken, tokenDigest } from "../tokens/format.ts";
 import { findTokenByDigest, findTokenById, type TokenRecord } from "../tokens/store.ts";
-import { type JwtFailure, looksLikeJwt, verifyAccessToken } from "../jwt/access-token.ts";
+import {
+  type AccessTokenClaims,
+  type JwtFailure,
+  looksLikeJwt,
+  verifyAccessToken,
+} from "../jwt/access-token.ts";
 import { parseList } from "../lib/json.ts";
 import { tokenRevoked } from "../revocations/feed.ts";
 import { emailOf } from "../service-accounts/email.ts";
@@ -59,6 +65,13 @@ export async function authenticateToken(deps: Deps, token: string): Promise<Auth
   return checkRecord(deps, record);
 }
 
+/** A token by id (a web UI session's token), checked like a presented token once it is found. */
+export async function authenticateTokenId(deps: Deps, id: string): Promise<AuthResult> {
+  const record = await findTokenById(deps.db, id);
+  if (!record) return { ok: false, error: new ApiError("token_invalid", "the token is not known") };
+  return checkRecord(deps, record);
+}
+
 function checkRecord(deps: Deps, record: TokenRecord): AuthResult {
   const now = deps.clock.now().toISOString();
   if (record.revoked_at !== null) return { ok: false, record, error: new ApiError("token_revoked") };
@@ -91,7 +104,14 @@ async function authenticateJwt(deps: Deps, jwt: string): Promise<AuthResult> {
     const code = verified.reason === "expired" ? "token_expired" : "token_invalid";
     return { ok: false, error: new ApiError(code, jwtReasons[verified.reason]) };
   }
-  const claims = verified.claims;
+  return checkJwtClaims(deps, verified.claims);
+}
+
+/**
+ * Everything that can end a JWT after its signature and lifetime were verified: revocation, its
+ * account, its bound object. Also used to re-check a web UI session signed in with a JWT.
+ */
+export async function checkJwtClaims(deps: Deps, claims: AccessTokenClaims): Promise<AuthResult> {
   // A JWT-format token has a row, which knows about revocation and early retirement by rotation.
   const record = await findTokenById(deps.db, claims.jti);
   if (record) {
@@ -225,7 +245,13 @@ export async function recordUse(deps: Deps, ctx: RequestContext, record: TokenRe
     });
     return;
   }
-  await markUsed(deps.db, record.id, nowIso, staleBefore);
+  try {
+    await markUsed(deps.db, record.id, nowIso, staleBefore);
+  } catch (error) {
+    // last_used_at is bookkeeping: a full disk must not stop verification (reads go on). The
+    // retirement above is a rule, not bookkeeping, and fails the request instead.
+    if (!isStorageFull(error)) throw error;
+  }
 }
 
 async function markUsed(db: Executor, id: string, nowIso: string, staleBefore: string) {

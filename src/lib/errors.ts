@@ -16,10 +16,11 @@ export const errorCodes = {
   role_ceiling_exceeded: { status: 403, title: "The target role is above the caller's own" },
   scope_ceiling_exceeded: { status: 403, title: "The target scope is above the caller's own" },
   read_write_token_required: { status: 403, title: "This needs a read-write token" },
+  csrf_failed: { status: 403, title: "The request failed the cross-site request forgery check" },
   not_found: { status: 404, title: "Not found" },
   route_not_found: { status: 404, title: "No such route" },
   already_exists: { status: 409, title: "A resource with this name already exists" },
-  project_not_empty: { status: 409, title: "The project still has service accounts" },
+  project_not_empty: { status: 409, title: "The project is not empty" },
   project_protected: { status: 409, title: "This project cannot be deleted" },
   token_not_active: { status: 409, title: "The token is revoked or expired" },
   token_already_rotated: { status: 409, title: "The token has already been rotated" },
@@ -28,6 +29,7 @@ export const errorCodes = {
   too_many_failed_authentications: { status: 429, title: "Too many failed authentications" },
   internal_error: { status: 500, title: "Internal error" },
   unavailable: { status: 503, title: "The store is not reachable" },
+  storage_full: { status: 503, title: "The store has no space left for writes" },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

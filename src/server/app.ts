@@ -33,8 +33,10 @@ import { Project } from "../projects/schemas.ts";
 import { serviceAccountRoutes } from "../service-accounts/routes.ts";
 import { ServiceAccount } from "../service-accounts/schemas.ts";
 import { tokenRoutes } from "../tokens/routes.ts";
+import { uiRoutes } from "../ui/routes.ts";
 import { IssuedToken, RotatedToken, Token } from "../tokens/schemas.ts";
 import { DeniedError, type Deps, defaultPolicy, type Policy, recordDenial } from "./deps.ts";
+import { optionalEmptyBodies } from "../http/openapi.ts";
 import { makeServices, type Services } from "./services.ts";
 
 export interface AppOptions {
@@ -171,6 +173,8 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
       security: [{ bearer: [] }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    transformObject: (document) =>
+      "openapiObject" in document ? optionalEmptyBodies(document.openapiObject) : document.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
@@ -195,6 +199,8 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   await app.register(discoveryRoutes, { deps });
   await app.register(oauthRoutes, { deps, limiter });
   await app.register(authCheckRoutes, { deps });
+  // The web UI: its session endpoints and static app (hidden from the OpenAPI document).
+  await app.register(uiRoutes, { deps, limiter, metrics });
 
   // Revocation events and revoked JWT ids are kept only while a token they concern could be valid.
   const pruning = setInterval(() => {

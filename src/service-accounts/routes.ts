@@ -3,7 +3,12 @@ import { Type } from "typebox";
 import { errorResponses, PageOf, PageQuery } from "../http/schemas.ts";
 import { ProjectParams } from "../projects/schemas.ts";
 import type { Services } from "../server/services.ts";
-import { CreateServiceAccount, ServiceAccountParams, UpdateServiceAccount } from "./schemas.ts";
+import {
+  CreateServiceAccount,
+  CreatedServiceAccount,
+  ServiceAccountParams,
+  UpdateServiceAccount,
+} from "./schemas.ts";
 
 const tags = ["service accounts"];
 
@@ -36,14 +41,27 @@ export const serviceAccountRoutes: FastifyPluginAsyncTypebox<{ services: Service
     {
       schema: {
         tags,
-        summary: "Create a service account (role and scope no higher than the caller's)",
+        summary:
+          "Create a service account (role and scope no higher than the caller's), optionally with its first token",
         params: ProjectParams,
         body: CreateServiceAccount,
-        response: { 201: Type.Ref("ServiceAccount"), ...errorResponses(400, 401, 403, 404, 409) },
+        response: { 201: CreatedServiceAccount, ...errorResponses(400, 401, 403, 404, 409) },
       },
     },
-    async (request, reply) =>
-      reply.code(201).send(await accounts.create(request.ctx, request.params.project, request.body)),
+    async (request, reply) => {
+      const { token, ...account } = request.body;
+      const created =
+        token === undefined
+          ? await accounts.create(request.ctx, request.params.project, account)
+          : await accounts.createWithToken(
+              request.ctx,
+              request.params.project,
+              account,
+              token,
+              services.tokens,
+            );
+      return reply.code(201).send(created);
+    },
   );
 
   app.get(

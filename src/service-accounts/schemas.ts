@@ -1,7 +1,8 @@
-import { Type } from "typebox";
+import { type Static, Type } from "typebox";
 import { ROLES, SCOPES } from "../auth/policy.ts";
 import { DnsLabel, Labels, StringEnum, Text, Timestamp, Uuid } from "../http/schemas.ts";
 import { ProjectName } from "../projects/schemas.ts";
+import { CreateToken, type IssuedToken } from "../tokens/schemas.ts";
 
 export const ServiceAccountName = DnsLabel("Service account name");
 export const Role = StringEnum(ROLES, { description: "viewer < contributor < admin < owner" });
@@ -35,9 +36,25 @@ const editable = {
 };
 
 export const CreateServiceAccount = Type.Object(
-  { name: ServiceAccountName, ...editable },
+  {
+    name: ServiceAccountName,
+    ...editable,
+    token: Type.Optional(
+      Type.Object(CreateToken.properties, {
+        additionalProperties: false,
+        description:
+          "Also create the account's first token (same fields as a token create), in the same transaction",
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
+
+/** The create answer: the account, and its first token with the secret when one was asked for. */
+export const CreatedServiceAccount = Type.Object({
+  ...ServiceAccount.properties,
+  token: Type.Optional(Type.Unsafe<Static<typeof IssuedToken>>(Type.Ref("IssuedToken"))),
+});
 
 export const UpdateServiceAccount = Type.Object(
   {

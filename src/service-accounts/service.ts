@@ -11,6 +11,7 @@ import { type Labels, parseLabels } from "../lib/json.ts";
 import { visibleProject } from "../projects/service.ts";
 import type { RequestContext } from "../server/context.ts";
 import { type Deps, transact } from "../server/deps.ts";
+import type { CreateToken, IssuedToken, TokenService } from "../tokens/service.ts";
 
 export const emailOf = (name: string, project: string): string =>
   `${name}@${project}.serviceaccounts.latchkey`;
@@ -138,6 +139,24 @@ export class ServiceAccountService {
     body: CreateServiceAccount,
   ): Promise<ServiceAccountView> {
     return transact(this.deps, (trx) => this.createIn(trx, ctx, projectName, body));
+  }
+
+  /**
+   * Creates the account and its first token in one transaction, both audited: if either part is
+   * refused (its lifetime, the caller's rights), nothing is created.
+   */
+  async createWithToken(
+    ctx: RequestContext,
+    projectName: string,
+    body: CreateServiceAccount,
+    token: CreateToken,
+    tokens: TokenService,
+  ): Promise<ServiceAccountView & { token: IssuedToken }> {
+    return transact(this.deps, async (trx) => {
+      const account = await this.createIn(trx, ctx, projectName, body);
+      const issued = await tokens.createIn(trx, ctx, projectName, account.name, token, "token.ttl_seconds");
+      return { ...account, token: issued };
+    });
   }
 
   /** Creates inside an open transaction (also used by bootstrap and by token creation flows). */

@@ -3,7 +3,14 @@ import { Type } from "typebox";
 import { errorResponses, PageOf } from "../http/schemas.ts";
 import type { Services } from "../server/services.ts";
 import { ServiceAccountParams } from "../service-accounts/schemas.ts";
-import { CreateToken, RotateToken, TokenListQuery, TokenParams, UpdateToken } from "./schemas.ts";
+import {
+  AllTokensQuery,
+  CreateToken,
+  RotateToken,
+  TokenListQuery,
+  TokenParams,
+  UpdateToken,
+} from "./schemas.ts";
 
 const tags = ["tokens"];
 
@@ -43,6 +50,19 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       reply
         .code(201)
         .send(await tokens.create(request.ctx, request.params.project, request.params.name, request.body)),
+  );
+
+  app.get(
+    "/v1/tokens",
+    {
+      schema: {
+        tags,
+        summary: "List tokens across every project the caller can see, with filters, a sort order and paging",
+        querystring: AllTokensQuery,
+        response: { 200: PageOf(Type.Ref("Token")), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => tokens.listAll(request.ctx, request.query),
   );
 
   // Registered before /v1/tokens/:id so that "self" is never read as an id.

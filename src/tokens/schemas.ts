@@ -1,7 +1,18 @@
 import { Type } from "typebox";
 import { ACCESS_LEVELS } from "../auth/policy.ts";
-import { Labels, NullableTimestamp, StringEnum, Text, Timestamp, TokenName, Uuid } from "../http/schemas.ts";
+import {
+  DnsLabel,
+  Labels,
+  NullableTimestamp,
+  StringEnum,
+  Text,
+  Timestamp,
+  TokenName,
+  Uuid,
+} from "../http/schemas.ts";
+import { ProjectName } from "../projects/schemas.ts";
 import { TOKEN_STATES } from "./state.ts";
+import { TOKEN_SORTS } from "./store.ts";
 
 const Access = StringEnum(ACCESS_LEVELS, { description: "read-only caps the token at viewer" });
 
@@ -109,3 +120,32 @@ export const TokenListQuery = Type.Object(
 );
 
 export const TokenParams = Type.Object({ id: Uuid });
+
+/** `GET /v1/tokens`: every token the caller may read, across projects. */
+export const AllTokensQuery = Type.Object(
+  {
+    project: Type.Optional(ProjectName),
+    service_account: Type.Optional(DnsLabel("Service account name (needs project)")),
+    state: Type.Optional(StringEnum(TOKEN_STATES)),
+    expiring_within_days: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 366,
+        description: "Only active tokens whose expires_at is within this many days from now",
+      }),
+    ),
+    q: Type.Optional(
+      Text(128, "Case-insensitive substring of the name, description, owner or service account name"),
+    ),
+    sort: Type.Optional(
+      StringEnum([...TOKEN_SORTS, ...TOKEN_SORTS.map((s) => `-${s}` as const)] as const, {
+        description: "Sort key; a leading - sorts descending (default created_at)",
+      }),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: "Page size" })),
+    cursor: Type.Optional(
+      Type.String({ maxLength: 1024, description: "next_cursor of the previous page; omit for the first" }),
+    ),
+  },
+  { additionalProperties: false },
+);

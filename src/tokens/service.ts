@@ -6,11 +6,26 @@ import { decodeCursor, type Page, toPage } from "../lib/cursor.ts";
 import { ApiError, invalidField } from "../lib/errors.ts";
 import type { Labels } from "../lib/json.ts";
 import type { RequestContext } from "../server/context.ts";
-import { DEFAULT_TOKEN_TTL_SECONDS, type Deps, MIN_TOKEN_TTL_SECONDS, transact } from "../server/deps.ts";
+import {
+  DEFAULT_TOKEN_TTL_SECONDS,
+  DeniedError,
+  type Deps,
+  MIN_TOKEN_TTL_SECONDS,
+  transact,
+} from "../server/deps.ts";
+import { visibleProject } from "../projects/service.ts";
 import { asTarget, visibleServiceAccount } from "../service-accounts/service.ts";
 import type { TokenState } from "./state.ts";
 import { tokenRevoked } from "../revocations/feed.ts";
-import { findTokenById, issueToken, selectTokens, type TokenRecord } from "./store.ts";
+import {
+  findTokenById,
+  issueToken,
+  listTokens,
+  selectTokens,
+  type TokenRecord,
+  type TokenSort,
+  tokenSortKey,
+} from "./store.ts";
 import { type TokenView, tokenView } from "./view.ts";
 
 export interface CreateToken {
@@ -37,6 +52,17 @@ export interface RotateToken {
 export type IssuedToken = TokenView & { token: string };
 export type RotatedToken = IssuedToken & { previous: TokenView };
 
+export interface AllTokensQuery {
+  project?: string;
+  service_account?: string;
+  state?: TokenState;
+  expiring_within_days?: number;
+  q?: string;
+  sort?: string;
+  limit?: number;
+  cursor?: string;
+}
+
 export interface TokenListQuery {
   limit: number;
   cursor?: string;
@@ -55,16 +81,12 @@ export class TokenService {
   constructor(private readonly deps: Deps) {}
 
   /** 400 naming the limit, before any date arithmetic can overflow. */
-  private checkTtl(ttl: number): void {
+  private checkTtl(ttl: number, field = "ttl_seconds"): void {
     const max = this.deps.policy.maxTokenTtlSeconds;
     if (ttl < MIN_TOKEN_TTL_SECONDS || ttl > max) {
-      throw new ApiError(
-        "ttl_out_of_range",
-        `ttl_seconds must be between ${MIN_TOKEN_TTL_SECONDS} and ${max}`,
-        {
-          errors: [{ field: "ttl_seconds", message: `must be between ${MIN_TOKEN_TTL_SECONDS} and ${max}` }],
-        },
-      );
+      throw new ApiError("ttl_out_of_range", `${field} must be between ${MIN_TOKEN_TTL_SECONDS} and ${max}`, {
+        errors: [{ field, message: `must be between ${MIN_TOKEN_TTL_SECONDS} and ${max}` }],
+      });
     }
   }
 
@@ -90,11 +112,10 @@ export class TokenService {
       query = query.where("tokens.revoked_at", "is", null).where("tokens.expires_at", "<=", nowIso);
     if (q.cursor) {
       const c = decodeCursor<{ c: string; i: string }>(q.cursor, { c: "string", i: "string" });
-      query = query.where((eb) =>
-        eb.or([
-          eb("tokens.created_at", ">", c.c),
-          eb.and([eb("tokens.created_at", "=", c.c), eb("tokens.id", ">", c.i)]),
-        ]),
+      // A row-value comparison, which SQLite and PostgreSQL turn into a seek in
+      // tokens_by_service_account; the equivalent OR made them walk the account's index from its start.
+      query = query.where(({ eb, refTuple, tuple }) =>
+        eb(refTuple("tokens.created_at", "tokens.id"), ">", tuple(c.c, c.i)),
       );
     }
     const rows = await query.execute();
@@ -103,6 +124,74 @@ export class TokenService {
       q.limit,
       (r) => tokenView(r, now),
       (r) => ({ c: r.created_at, i: r.id }),
+    );
+  }
+
+  /**
+   * `GET /v1/tokens`: tokens of every project the caller can see (its own project only when it is
+   * project-scoped), filtered, sorted and keyset-paginated.
+   */
+  async listAll(ctx: RequestContext, q: AllTokensQuery): Promise<Page<TokenView>> {
+    const principal = ctx.principal;
+    if (!principal) throw new ApiError("unauthenticated");
+    if (q.service_account !== undefined && q.project === undefined) {
+      throw invalidField("service_account", "needs project as well");
+    }
+    const db = this.deps.db;
+    let projectId: string | undefined;
+    let serviceAccountId: string | undefined;
+    if (q.project !== undefined && q.service_account !== undefined) {
+      const { project, account } = await visibleServiceAccount(db, ctx, q.project, q.service_account);
+      projectId = project.id;
+      serviceAccountId = account.id;
+    } else if (q.project !== undefined) {
+      projectId = (await visibleProject(db, ctx, q.project)).id;
+    } else if (principal.scope !== "organization") {
+      projectId = principal.projectId;
+    }
+    authorize(ctx, "token.read", projectId === undefined ? {} : { projectId }, {
+      type: "token",
+      project: q.project ?? null,
+    });
+    const sortParam = q.sort ?? "created_at";
+    const descending = sortParam.startsWith("-");
+    const sort = (descending ? sortParam.slice(1) : sortParam) as TokenSort;
+    let after: { key: string; id: string } | undefined;
+    if (q.cursor) {
+      const c = decodeCursor<{ s: string; k: string; i: string }>(q.cursor, {
+        s: "string",
+        k: "string",
+        i: "string",
+      });
+      if (c.s !== sortParam) {
+        throw new ApiError("invalid_cursor", "cursor: it was returned for another sort order", {
+          errors: [{ field: "cursor", message: "it was returned for another sort order" }],
+        });
+      }
+      after = { key: c.k, id: c.i };
+    }
+    const now = this.deps.clock.now();
+    const limit = q.limit ?? 50;
+    const rows = await listTokens(db, {
+      projectId,
+      serviceAccountId,
+      state: q.state,
+      expiringBy:
+        q.expiring_within_days === undefined
+          ? undefined
+          : addSeconds(now, q.expiring_within_days * 86400).toISOString(),
+      text: q.q,
+      now: now.toISOString(),
+      sort,
+      descending,
+      after,
+      limit,
+    });
+    return toPage(
+      rows,
+      limit,
+      (r) => tokenView(r, now),
+      (r) => ({ s: sortParam, k: tokenSortKey(r, sort), i: r.id }),
     );
   }
 
@@ -124,47 +213,61 @@ export class TokenService {
     saName: string,
     body: CreateToken,
   ): Promise<IssuedToken> {
+    this.checkTtl(body.ttl_seconds ?? DEFAULT_TOKEN_TTL_SECONDS);
+    return transact(this.deps, (trx) => this.createIn(trx, ctx, projectName, saName, body));
+  }
+
+  /**
+   * Creates a token inside an open transaction (also used to create a service account with its
+   * first token in one step, where the lifetime's field is `token.ttl_seconds`).
+   */
+  async createIn(
+    trx: Executor,
+    ctx: RequestContext,
+    projectName: string,
+    saName: string,
+    body: CreateToken,
+    ttlField = "ttl_seconds",
+  ): Promise<IssuedToken> {
     const ttl = body.ttl_seconds ?? DEFAULT_TOKEN_TTL_SECONDS;
-    this.checkTtl(ttl);
-    return transact(this.deps, async (trx) => {
-      const { project, account } = await visibleServiceAccount(trx, ctx, projectName, saName);
-      const principal = authorize(
-        ctx,
-        "token.create",
-        { projectId: project.id, serviceAccount: asTarget(account) },
-        { type: "token", name: body.name, project: project.name },
-      );
-      const subject = {
-        serviceAccountId: account.id,
-        serviceAccountName: account.name,
-        project: project.name,
-      };
-      const issued = await issueToken(trx, this.deps, this.deps.clock.now(), principal.email, subject, {
-        service_account_id: account.id,
-        name: body.name,
-        description: body.description ?? "",
-        owner: body.owner ?? "",
-        access: body.access ?? "read-write",
-        format: body.format ?? "opaque",
-        audiences: JSON.stringify(body.audiences ?? []),
-        labels: JSON.stringify(body.labels ?? {}),
-        ttl_seconds: ttl,
-        rotated_from: null,
-        retire_previous_on_first_use: 0,
-      });
-      await this.deps.audit.append(trx, ctx, {
-        action: "token.create",
-        target: tokenSubject(issued.row),
-        project: project.name,
-        details: {
-          service_account: account.name,
-          access: issued.row.access,
-          format: issued.row.format,
-          expires_at: issued.row.expires_at,
-        },
-      });
-      return { ...tokenView(issued.row, this.deps.clock.now()), token: issued.secret };
+    this.checkTtl(ttl, ttlField);
+    const { project, account } = await visibleServiceAccount(trx, ctx, projectName, saName);
+    const principal = authorize(
+      ctx,
+      "token.create",
+      { projectId: project.id, serviceAccount: asTarget(account) },
+      { type: "token", name: body.name, project: project.name },
+    );
+    const subject = {
+      serviceAccountId: account.id,
+      serviceAccountName: account.name,
+      project: project.name,
+    };
+    const issued = await issueToken(trx, this.deps, this.deps.clock.now(), principal.email, subject, {
+      service_account_id: account.id,
+      name: body.name,
+      description: body.description ?? "",
+      owner: body.owner ?? "",
+      access: body.access ?? "read-write",
+      format: body.format ?? "opaque",
+      audiences: JSON.stringify(body.audiences ?? []),
+      labels: JSON.stringify(body.labels ?? {}),
+      ttl_seconds: ttl,
+      rotated_from: null,
+      retire_previous_on_first_use: 0,
     });
+    await this.deps.audit.append(trx, ctx, {
+      action: "token.create",
+      target: tokenSubject(issued.row),
+      project: project.name,
+      details: {
+        service_account: account.name,
+        access: issued.row.access,
+        format: issued.row.format,
+        expires_at: issued.row.expires_at,
+      },
+    });
+    return { ...tokenView(issued.row, this.deps.clock.now()), token: issued.secret };
   }
 
   async update(ctx: RequestContext, id: string, body: UpdateToken): Promise<TokenView> {
@@ -209,7 +312,7 @@ export class TokenService {
   /** `DELETE /v1/tokens/self`: any read-write token may revoke itself. */
   async revokeSelf(ctx: RequestContext): Promise<void> {
     await transact(this.deps, async (trx) => {
-      const row = await this.selfToken(trx, ctx);
+      const row = await this.selfToken(trx, ctx, "token.revoke");
       await this.revokeIn(trx, ctx, row);
     });
   }
@@ -242,17 +345,35 @@ export class TokenService {
 
   /** `POST /v1/tokens/self/rotate`: any read-write token may rotate itself, whatever its role. */
   async rotateSelf(ctx: RequestContext, body: RotateToken): Promise<RotatedToken> {
-    return transact(this.deps, async (trx) => this.rotateIn(trx, ctx, await this.selfToken(trx, ctx), body));
+    return transact(this.deps, async (trx) =>
+      this.rotateIn(trx, ctx, await this.selfToken(trx, ctx, "token.rotate"), body),
+    );
   }
 
-  private async selfToken(trx: Executor, ctx: RequestContext): Promise<TokenRecord> {
+  private async selfToken(
+    trx: Executor,
+    ctx: RequestContext,
+    action: "token.rotate" | "token.revoke",
+  ): Promise<TokenRecord> {
     const principal = ctx.principal;
     if (!principal) throw new ApiError("unauthenticated");
-    if (principal.access !== "read-write") {
-      throw new ApiError("read_write_token_required", "a read-only token cannot rotate or revoke itself");
-    }
     const row = await findTokenById(trx, principal.tokenId);
     if (!row) throw new ApiError("not_found");
+    if (principal.access !== "read-write") {
+      // A denial like any other: audited (after the rollback, by transact).
+      const denial = new ApiError(
+        "read_write_token_required",
+        "a read-only token cannot rotate or revoke itself",
+      );
+      const { project, ...target } = tokenSubject(row);
+      throw new DeniedError(denial, {
+        action,
+        target,
+        project,
+        outcome: "denied",
+        details: { code: denial.code, reason: denial.message },
+      });
+    }
     return row;
   }
 

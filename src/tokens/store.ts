@@ -1,4 +1,4 @@
-import type { CompiledQuery } from "kysely";
+import { type CompiledQuery, sql } from "kysely";
 import type { Executor } from "../db/database.ts";
 import type { TokenTable } from "../db/schema.ts";
 import { addSeconds } from "../lib/clock.ts";
@@ -133,4 +133,92 @@ export async function issueToken(
   const row = await findTokenById(db, id);
   if (!row) throw new Error("inserted token vanished");
   return { row, secret };
+}
+
+/** Sort orders of the cross-project token list; each is keyset-paginated on (key, id). */
+export const TOKEN_SORTS = [
+  "name",
+  "created_at",
+  "expires_at",
+  "last_used_at",
+  "project",
+  "service_account",
+] as const;
+export type TokenSort = (typeof TOKEN_SORTS)[number];
+
+export interface TokenListFilter {
+  /** Only this project's tokens; undefined for every project. */
+  projectId?: string;
+  serviceAccountId?: string;
+  state?: "active" | "expired" | "revoked";
+  /** Only active tokens that expire at or before this instant (ISO). */
+  expiringBy?: string;
+  /** Case-insensitive substring of the name, description, owner or service account name. */
+  text?: string;
+  now: string;
+  sort: TokenSort;
+  descending: boolean;
+  /** The (key, id) of the last row of the previous page. */
+  after?: { key: string; id: string };
+  limit: number;
+}
+
+/** The sort key of a row, as `listTokens` orders by it (a never-used token's last_used_at is ""). */
+export function tokenSortKey(row: TokenRecord, sort: TokenSort): string {
+  switch (sort) {
+    case "project":
+      return row.project_name;
+    case "service_account":
+      return row.sa_name;
+    case "last_used_at":
+      return row.last_used_at ?? "";
+    default:
+      return row[sort];
+  }
+}
+
+/**
+ * `GET /v1/tokens`: tokens of live service accounts, filtered, in one of TOKEN_SORTS orders, one page
+ * of `limit + 1` rows after `after`. Indexes (migration 0003) serve the name, created_at and
+ * expires_at orders; the text filter is a scan by nature.
+ */
+export async function listTokens(db: Executor, f: TokenListFilter): Promise<TokenRecord[]> {
+  const keyColumn = {
+    name: sql<string>`${sql.ref("tokens.name")}`,
+    created_at: sql<string>`${sql.ref("tokens.created_at")}`,
+    expires_at: sql<string>`${sql.ref("tokens.expires_at")}`,
+    last_used_at: sql<string>`coalesce(${sql.ref("tokens.last_used_at")}, '')`,
+    project: sql<string>`${sql.ref("p.name")}`,
+    service_account: sql<string>`${sql.ref("sa.name")}`,
+  }[f.sort];
+  const direction = f.descending ? "desc" : "asc";
+  let query = selectTokens(db)
+    .where("sa.deleted_at", "is", null)
+    .orderBy(keyColumn, direction)
+    .orderBy("tokens.id", direction)
+    .limit(f.limit + 1);
+  if (f.projectId !== undefined) query = query.where("sa.project_id", "=", f.projectId);
+  if (f.serviceAccountId !== undefined)
+    query = query.where("tokens.service_account_id", "=", f.serviceAccountId);
+  if (f.state === "revoked") query = query.where("tokens.revoked_at", "is not", null);
+  if (f.state === "active" || f.expiringBy !== undefined)
+    query = query.where("tokens.revoked_at", "is", null).where("tokens.expires_at", ">", f.now);
+  if (f.state === "expired")
+    query = query.where("tokens.revoked_at", "is", null).where("tokens.expires_at", "<=", f.now);
+  if (f.expiringBy !== undefined) query = query.where("tokens.expires_at", "<=", f.expiringBy);
+  if (f.text) {
+    const pattern = `%${f.text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const like = (column: string) => sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
+    query = query.where((eb) =>
+      eb.or([like("tokens.name"), like("tokens.description"), like("tokens.owner"), like("sa.name")]),
+    );
+  }
+  if (f.after) {
+    const { key, id } = f.after;
+    const beyond = f.descending ? "<" : ">";
+    query = query.where((eb) =>
+      eb.or([eb(keyColumn, beyond, key), eb.and([eb(keyColumn, "=", key), eb("tokens.id", beyond, id)])]),
+    );
+  }
+  return query.execute();
 }

@@ -142,6 +142,21 @@ describe("the admin client, checked against the live /openapi.json", () => {
     await client.tokens.revoke(rotated.id);
     expect((await client.tokens.get(rotated.id)).state).toBe("revoked");
 
+    // Across projects, filtered and sorted; and an account created with its first token in one call.
+    const everywhere = await client.tokens.listAll({
+      project,
+      state: "revoked",
+      sort: "-created_at",
+      limit: 10,
+    });
+    expect(everywhere.items.map((t) => t.id)).toEqual([rotated.id]);
+    const withToken = await client.serviceAccounts.create(project, {
+      name: "a-four",
+      token: { name: "first", ttl_seconds: 3600 },
+    });
+    expect(withToken.token?.token).toMatch(/^lk_/);
+    expect((await client.tokens.listAll({ project, service_account: "a-four" })).items).toHaveLength(1);
+
     // Self-service, as the token itself.
     const own = await client.tokens.create(project, "deployer", { name: "self" });
     let current = own.token;
@@ -161,7 +176,7 @@ describe("the admin client, checked against the live /openapi.json", () => {
     expect(requested.bound_object_ref).toEqual({ kind: "Job", name: "build-1", uid: "uid-1" });
     await client.boundObjects.delete(project, "Job", "build-1");
 
-    for (const name of ["deployer", "a-one", "a-two", "a-three"])
+    for (const name of ["deployer", "a-one", "a-two", "a-three", "a-four"])
       await client.serviceAccounts.delete(project, name);
     await client.projects.delete(project);
   });

@@ -4,11 +4,13 @@ import { describe, expectTypeOf, it } from "vitest";
 import type { AuditEvent, ChainVerification } from "../../src/audit/schemas.ts";
 import type { Project, CreateProject, UpdateProject } from "../../src/projects/schemas.ts";
 import type {
+  CreatedServiceAccount,
   CreateServiceAccount,
   ServiceAccount,
   UpdateServiceAccount,
 } from "../../src/service-accounts/schemas.ts";
 import type {
+  AllTokensQuery,
   CreateToken,
   IssuedToken,
   RotateToken,
@@ -29,6 +31,7 @@ describe("the SDK's types equal the server's schemas", () => {
     expectTypeOf<Plain<sdk.ServiceAccount>>().toEqualTypeOf<Server<typeof ServiceAccount>>();
     expectTypeOf<Plain<sdk.Token>>().toEqualTypeOf<Server<typeof Token>>();
     expectTypeOf<Plain<sdk.IssuedToken>>().toEqualTypeOf<Server<typeof IssuedToken>>();
+    expectTypeOf<Plain<sdk.CreatedServiceAccount>>().toEqualTypeOf<Server<typeof CreatedServiceAccount>>();
     expectTypeOf<Plain<sdk.AuditEvent>>().toEqualTypeOf<Server<typeof AuditEvent>>();
     expectTypeOf<Plain<sdk.ChainVerification>>().toEqualTypeOf<Server<typeof ChainVerification>>();
   });
@@ -42,5 +45,6 @@ describe("the SDK's types equal the server's schemas", () => {
     expectTypeOf<Plain<sdk.UpdateToken>>().toEqualTypeOf<Server<typeof UpdateToken>>();
     expectTypeOf<Plain<sdk.RotateToken>>().toEqualTypeOf<Server<typeof RotateToken>>();
     expectTypeOf<Plain<sdk.TokenListQuery>>().toEqualTypeOf<Server<typeof TokenListQuery>>();
+    expectTypeOf<Plain<sdk.AllTokensQuery>>().toEqualTypeOf<Server<typeof AllTokensQuery>>();
   });
 });

@@ -27,10 +27,12 @@ export type { AdminClient, AdminClientOptions } from "./admin/client.ts";
 export { ADMIN_ROUTES } from "./admin/routes.ts";
 export type { AdminRoute } from "./admin/routes.ts";
 export type {
+  AllTokensQuery,
   AuditEvent,
   AuditQuery,
   BoundObjectView,
   ChainVerification,
+  CreatedServiceAccount,
   CreateProject,
   CreateServiceAccount,
   CreateToken,
@@ -50,6 +52,7 @@ export type {
   TokenListQuery,
   TokenRequest,
   TokenRequestResult,
+  TokenSort,
   TokenState,
   UpdateProject,
   UpdateServiceAccount,

@@ -10,7 +10,7 @@ describe("migrations", () => {
     const dir = mkdtempSync(join(tmpdir(), "latchkey-migrate-"));
     const db = openSqlite(dir);
     try {
-      const all = ["0001-initial", "0002-signing-keys-and-revocations"];
+      const all = ["0001-initial", "0002-signing-keys-and-revocations", "0003-ui-sessions"];
       expect(await migrate(db)).toEqual(all);
       expect(await migrate(db)).toEqual(all);
       await sql`insert into kysely_migration (name, timestamp) values ('9999-from-the-future', '2031-01-01')`.execute(

@@ -3,10 +3,12 @@ import { normalizeIssuer } from "../lib/issuer.ts";
 import { type FieldError, LatchkeyApiError } from "../util/errors.ts";
 import { ADMIN_ROUTES, type AdminRoute, pathOf } from "./routes.ts";
 import type {
+  AllTokensQuery,
   AuditEvent,
   AuditQuery,
   BoundObjectView,
   ChainVerification,
+  CreatedServiceAccount,
   CreateProject,
   CreateServiceAccount,
   CreateToken,
@@ -59,12 +61,15 @@ export interface AdminClient {
   serviceAccounts: {
     list(project: string, query?: PageQuery): Promise<Page<ServiceAccount>>;
     get(project: string, name: string): Promise<ServiceAccount>;
-    create(project: string, body: CreateServiceAccount): Promise<ServiceAccount>;
+    /** With `token` in the body, also its first token (secret included), in one transaction. */
+    create(project: string, body: CreateServiceAccount): Promise<CreatedServiceAccount>;
     update(project: string, name: string, body: UpdateServiceAccount): Promise<ServiceAccount>;
     /** Deletes the account and revokes all its tokens at once. */
     delete(project: string, name: string): Promise<void>;
   };
   tokens: {
+    /** `GET /v1/tokens`: tokens of every project the caller can see, filtered and sorted. */
+    listAll(query?: AllTokensQuery): Promise<Page<Token>>;
     list(project: string, serviceAccount: string, query?: TokenListQuery): Promise<Page<Token>>;
     /** The answer holds the secret (`token`), which no later call returns again. */
     create(project: string, serviceAccount: string, body: CreateToken): Promise<IssuedToken>;
@@ -198,6 +203,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
       delete: (project, name) => call("serviceAccounts.delete", { project, name }),
     },
     tokens: {
+      listAll: (query = {}) => call("tokens.listAll", {}, { query: { ...query } }),
       list: (project, name, query = {}) => call("tokens.list", { project, name }, { query: { ...query } }),
       create: (project, name, body) => call("tokens.create", { project, name }, { body }),
       get: (id) => call("tokens.get", { id }),

@@ -20,6 +20,7 @@ export const ADMIN_ROUTES = {
   "serviceAccounts.get": ["GET", "/v1/projects/{project}/service-accounts/{name}"],
   "serviceAccounts.update": ["PATCH", "/v1/projects/{project}/service-accounts/{name}"],
   "serviceAccounts.delete": ["DELETE", "/v1/projects/{project}/service-accounts/{name}"],
+  "tokens.listAll": ["GET", "/v1/tokens"],
   "tokens.list": ["GET", "/v1/projects/{project}/service-accounts/{name}/tokens"],
   "tokens.create": ["POST", "/v1/projects/{project}/service-accounts/{name}/tokens"],
   "tokens.get": ["GET", "/v1/tokens/{id}"],

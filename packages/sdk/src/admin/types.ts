@@ -78,6 +78,13 @@ export interface CreateServiceAccount {
   role?: Role;
   scope?: Scope;
   labels?: Labels;
+  /** Also create the account's first token, in the same transaction: both are created, or neither. */
+  token?: CreateToken;
+}
+
+/** The answer of a service account create: with `token` (and its secret) when one was asked for. */
+export interface CreatedServiceAccount extends ServiceAccount {
+  token?: IssuedToken;
 }
 
 /** `PATCH /v1/projects/{project}/service-accounts/{name}`. */
@@ -162,6 +169,23 @@ export interface RotateToken {
 export interface TokenListQuery extends PageQuery {
   state?: TokenState;
   name?: string;
+}
+
+/** Sort keys of `GET /v1/tokens`; a leading `-` sorts descending. */
+export type TokenSort = "name" | "created_at" | "expires_at" | "last_used_at" | "project" | "service_account";
+
+/** Query of `GET /v1/tokens`, the tokens of every project the caller can see. */
+export interface AllTokensQuery extends PageQuery {
+  project?: string;
+  /** A service account name; needs `project`. */
+  service_account?: string;
+  state?: TokenState;
+  /** Only active tokens expiring within this many days (1–366). */
+  expiring_within_days?: number;
+  /** Case-insensitive substring of the name, description, owner or service account name. */
+  q?: string;
+  /** Default `created_at`. */
+  sort?: TokenSort | `-${TokenSort}`;
 }
 
 /** Kubernetes TokenRequest semantics. */
