@@ -13,3 +13,22 @@ export class StoreUnavailableError extends ApiError {
     this.name = "StoreUnavailableError";
   }
 }
+
+/**
+ * The store has no space left (SQLite `SQLITE_FULL`, PostgreSQL `disk_full`). The transaction was
+ * rolled back as a whole, so nothing changed; reads go on, and writes work again once space returns.
+ */
+export class StorageFullError extends ApiError {
+  constructor(override readonly cause: unknown) {
+    super("storage_full", "the store has no space left; nothing was changed; try again later", {
+      headers: { "retry-after": "30" },
+    });
+    this.name = "StorageFullError";
+  }
+}
+
+/** SQLite's extended codes for "no space" start with SQLITE_FULL; PostgreSQL's SQLSTATE is 53100. */
+export function isStorageFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_FULL") || code === "53100");
+}

@@ -31,6 +31,12 @@ export function openSqliteStore(file: string): Store {
   return { db, dialect: sqliteDialect, location: file, nodeId: "sqlite", close: () => db.destroy() };
 }
 
+/** What ROLLBACK runs as when SQLite has already rolled the transaction back. */
+const noTransaction = {
+  reader: false,
+  run: () => ({ changes: 0, lastInsertRowid: 0 }),
+} as unknown as SQLite.Statement;
+
 /**
  * Kysely prepares every query afresh, and preparing costs more than running an indexed lookup.
  * Statements are reused by SQL text; Kysely's queries are parameterised, so the set is small.
@@ -40,6 +46,9 @@ function withStatementCache(sqlite: SQLite.Database, limit = 500) {
   return {
     close: () => sqlite.close(),
     prepare(sql: string): SQLite.Statement {
+      // SQLite rolls a transaction back by itself on SQLITE_FULL (and some I/O errors); Kysely's own
+      // ROLLBACK after the failure would then throw "no transaction is active" and hide the cause.
+      if (sql === "rollback" && !sqlite.inTransaction) return noTransaction;
       let statement = statements.get(sql);
       if (!statement) {
         if (statements.size >= limit) statements.clear();

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { isStorageFull, StorageFullError } from "../db/errors.ts";
 import { ApiError, type ErrorCode, errorCodes } from "../lib/errors.ts";
 import { fieldErrors } from "./validation.ts";
 
@@ -33,6 +34,7 @@ const fastifyCodes: Record<string, [ErrorCode, string?]> = {
 /** Maps every failure to a problem; anything unexpected is a 500 whose detail stays in the log. */
 export function toApiError(error: FastifyError): ApiError {
   if (error instanceof ApiError) return error;
+  if (isStorageFull(error)) return new StorageFullError(error);
   if (error.validation) {
     const errors = fieldErrors(error.validation, error.validationContext);
     const detail = errors.map((e) => `${e.field}: ${e.message}`).join("; ");

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import pino from "pino";
+import { DatabaseClock } from "../cluster/clock.ts";
 import { startClusterSync } from "../cluster/sync.ts";
 import { migrate, openStore, type Store } from "../db/database.ts";
 import { redactTokenLookalikes } from "../tokens/format.ts";
@@ -90,7 +91,16 @@ async function serve(
           : ""),
     );
   }
+  // Several nodes share PostgreSQL: every deadline comes from its clock, not each node's own.
+  let clock: DatabaseClock | undefined;
+  if (store.dialect.name === "postgres") {
+    const databaseClock = new DatabaseClock(db, logger);
+    await databaseClock.start();
+    stops.push(async () => databaseClock.stop());
+    clock = databaseClock;
+  }
   const { app, deps } = await buildApp({
+    clock,
     db,
     logger,
     masterKey: master.key,
