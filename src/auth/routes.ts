@@ -3,7 +3,7 @@ import { Type } from "typebox";
 import { errorResponses, StringEnum } from "../http/schemas.ts";
 import { ApiError } from "../lib/errors.ts";
 import { Role, Scope } from "../service-accounts/schemas.ts";
-import { ACCESS_LEVELS, effectiveRole } from "./policy.ts";
+import { ACCESS_LEVELS, effectiveRole, type Principal } from "./policy.ts";
 
 const WhoAmI = Type.Object({
   service_account: Type.Object({
@@ -19,6 +19,23 @@ const WhoAmI = Type.Object({
   effective_role: Role,
 });
 
+/** The body of GET /v1/whoami (and of the web UI's session): who a principal is. */
+export function whoamiOf(p: Principal) {
+  return {
+    service_account: {
+      id: p.serviceAccountId,
+      project: p.projectName,
+      name: p.serviceAccountName,
+      email: p.email,
+      role: p.role,
+      scope: p.scope,
+    },
+    token_id: p.tokenId,
+    access: p.access,
+    effective_role: effectiveRole(p),
+  };
+}
+
 export const whoamiRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     "/v1/whoami",
@@ -32,19 +49,7 @@ export const whoamiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const p = request.ctx.principal;
       if (!p) throw new ApiError("unauthenticated");
-      return {
-        service_account: {
-          id: p.serviceAccountId,
-          project: p.projectName,
-          name: p.serviceAccountName,
-          email: p.email,
-          role: p.role,
-          scope: p.scope,
-        },
-        token_id: p.tokenId,
-        access: p.access,
-        effective_role: effectiveRole(p),
-      };
+      return whoamiOf(p);
     },
   );
 };

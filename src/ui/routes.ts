@@ -27,8 +27,8 @@ import {
   pruneSessions,
   sessionCookie,
   sessionIdOf,
-  whoamiOf,
 } from "./session.ts";
+import { whoamiOf } from "../auth/routes.ts";
 
 const SignIn = Type.Object(
   {

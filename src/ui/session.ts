@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypt
 import { parseCookie, stringifySetCookie } from "cookie";
 import type { FastifyRequest } from "fastify";
 import { type AuthResult, authenticateTokenId, checkJwtClaims } from "../auth/authenticate.ts";
-import { effectiveRole, type Principal } from "../auth/policy.ts";
+import type { Principal } from "../auth/policy.ts";
 import type { Executor } from "../db/database.ts";
 import { isStorageFull } from "../db/errors.ts";
 import type { AccessTokenClaims } from "../jwt/access-token.ts";
@@ -99,23 +99,6 @@ export function sameOrigin(request: FastifyRequest, issuer: string): boolean {
 }
 
 export const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-
-/** The body of GET /v1/whoami, for a principal. */
-export function whoamiOf(p: Principal) {
-  return {
-    service_account: {
-      id: p.serviceAccountId,
-      project: p.projectName,
-      name: p.serviceAccountName,
-      email: p.email,
-      role: p.role,
-      scope: p.scope,
-    },
-    token_id: p.tokenId,
-    access: p.access,
-    effective_role: effectiveRole(p),
-  };
-}
 
 export interface NewSession {
   /** The secret: goes to the browser in the cookie, and nowhere else. */

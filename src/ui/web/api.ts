@@ -1,92 +1,29 @@
 /** The Latchkey API as the browser sees it: same-origin fetch with the session cookie and CSRF header. */
 
-export type Role = "viewer" | "contributor" | "admin" | "owner";
-export type Scope = "project" | "organization";
-export type TokenState = "active" | "expired" | "revoked";
-export type Access = "read-only" | "read-write";
+import type { Page, Role, Scope, WhoAmI } from "../../../packages/sdk/src/admin/types.ts";
+
+// The API's shapes, declared once in the SDK (and checked there against /openapi.json); type-only,
+// so nothing of the SDK lands in the bundle.
+export type {
+  AuditEvent,
+  IssuedToken,
+  Page,
+  Project,
+  Role,
+  Scope,
+  ServiceAccount,
+  Token,
+  TokenState,
+  WhoAmI,
+} from "../../../packages/sdk/src/admin/types.ts";
+export type { Access } from "../../../packages/sdk/src/jwt/claims.ts";
 
 export const ROLES: readonly Role[] = ["viewer", "contributor", "admin", "owner"];
-
-export interface Page<T> {
-  items: T[];
-  next_cursor: string | null;
-}
-
-export interface Project {
-  id: string;
-  name: string;
-  description: string;
-}
-
-export interface ServiceAccount {
-  id: string;
-  project: string;
-  name: string;
-  email: string;
-  description: string;
-  owner: string;
-  role: Role;
-  scope: Scope;
-  disabled: boolean;
-  created_at: string;
-  updated_at: string;
-  created_by: string;
-}
-
-export interface Token {
-  id: string;
-  name: string;
-  description: string;
-  owner: string;
-  service_account: { id: string; project: string; name: string; email: string };
-  access: Access;
-  format: "opaque" | "jwt";
-  audiences: string[];
-  created_at: string;
-  expires_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-  state: TokenState;
-  active: boolean;
-  rotated_from: string | null;
-  rotated_to: string | null;
-  created_by: string;
-}
-
-/** A token with its secret: only create and rotate answers carry one. */
-export interface IssuedToken extends Token {
-  token: string;
-}
-
-export interface WhoAmI {
-  service_account: { id: string; project: string; name: string; email: string; role: Role; scope: Scope };
-  token_id: string;
-  access: Access;
-  effective_role: Role;
-}
 
 export interface Session {
   csrf_token: string;
   expires_at: string;
   whoami: WhoAmI;
-}
-
-export interface AuditEvent {
-  id: string;
-  time: string;
-  actor: {
-    service_account: { id: string; name: string | null } | null;
-    project: string | null;
-    token_id: string | null;
-  };
-  action: string;
-  target: { type: string; id: string | null; name: string | null };
-  project: string | null;
-  outcome: string;
-  request_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  details: Record<string, unknown>;
 }
 
 export interface FieldError {

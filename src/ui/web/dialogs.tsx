@@ -53,9 +53,7 @@ function Lifetime(props: {
 }) {
   const days = props.preset === "custom" ? Number(props.days) : Number(props.preset);
   const expires = Number.isFinite(days) && days > 0 ? new Date(Date.now() + days * DAY_MS) : null;
-  const options = props.allowSame
-    ? [{ value: "same", label: "Same as the current token" }, ...LIFETIMES]
-    : LIFETIMES;
+  const options = props.allowSame ? [{ value: "same", label: "Same as before" }, ...LIFETIMES] : LIFETIMES;
   return (
     <div class="field-pair">
       <SelectField
