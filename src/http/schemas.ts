@@ -7,11 +7,13 @@ export const StringEnum = <const T extends readonly string[]>(
 ) => Type.Unsafe<T[number]>({ type: "string", enum: [...values], ...options });
 
 /**
- * No control characters (C0, DEL, C1): they hide text in terminals and logs. No lone UTF-16
- * surrogates either: they have no UTF-8 form, so the store would silently replace them.
+ * No control characters (C0, DEL, C1): they hide text in terminals and logs. No bidirectional
+ * embeddings, overrides or isolates (U+202A–U+202E, U+2066–U+2069): they make text display in
+ * another order than it is stored ("Trojan Source", CVE-2021-42574). No lone UTF-16 surrogates
+ * either: they have no UTF-8 form, so the store would silently replace them.
  * (Ajv compiles patterns with the `u` flag, so a surrogate pair, e.g. an emoji, is one character.)
  */
-const PRINTABLE = "^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]*$";
+const PRINTABLE = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff]*$";
 
 export const DnsLabel = (description: string) =>
   Type.String({

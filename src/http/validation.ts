@@ -13,6 +13,10 @@ function makeAjv(coerceTypes: boolean): Ajv {
     useDefaults: true,
     allErrors: true,
     strict: false,
+    // JSON.parse reads 1e309 as Infinity, which Ajv (without this) takes for an integer. Not for
+    // coerced query strings: there Ajv 8 would coerce "1e309" to Infinity and then pass it, bounds
+    // and all; without it, Infinity meets the bounds every numeric query parameter has.
+    strictNumbers: !coerceTypes,
   });
   addFormats.default(ajv);
   return ajv;

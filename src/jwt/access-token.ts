@@ -37,6 +37,10 @@ export async function signAccessToken(keys: KeyRing, claims: AccessTokenClaims):
 export const looksLikeJwt = (text: string): boolean =>
   /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(text);
 
+/** Whether a base64url segment is the one encoding of its bytes (its unused bits are zero). */
+const isCanonicalBase64url = (segment: string): boolean =>
+  Buffer.from(segment, "base64url").toString("base64url") === segment;
+
 const FORBIDDEN_HEADERS = ["jku", "x5u", "jwk", "x5c", "crit"];
 
 export type JwtFailure =
@@ -53,6 +57,9 @@ export async function verifyAccessToken(
   options: { issuer: string; now: Date },
 ): Promise<{ ok: true; claims: AccessTokenClaims } | { ok: false; reason: JwtFailure }> {
   if (token.length > 16_384 || !looksLikeJwt(token)) return { ok: false, reason: "malformed" };
+  // Base64url has unused bits in a last character: without this, changing one of those would make
+  // another string that verifies as the same token (test/hardening/secrets found one).
+  if (!token.split(".").every(isCanonicalBase64url)) return { ok: false, reason: "malformed" };
   let header: jose.ProtectedHeaderParameters;
   try {
     header = jose.decodeProtectedHeader(token);

@@ -141,6 +141,15 @@ export class ProjectService {
           "project_not_empty",
           `project ${name} still has service accounts; delete them first`,
         );
+      // Bound objects belong to the project too (and reference it): not empty while one is left.
+      const bound = await trx
+        .selectFrom("bound_objects")
+        .select("name")
+        .where("project_id", "=", row.id)
+        .limit(1)
+        .executeTakeFirst();
+      if (bound)
+        throw new ApiError("project_not_empty", `project ${name} still has bound objects; delete them first`);
       // Deleted service accounts keep their rows (and their revoked tokens) only while the project exists.
       const deadAccounts = trx.selectFrom("service_accounts").select("id").where("project_id", "=", row.id);
       await trx.deleteFrom("tokens").where("service_account_id", "in", deadAccounts).execute();

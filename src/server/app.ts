@@ -26,7 +26,7 @@ import { installProblemHandling, sendProblem, toApiError } from "../http/problem
 import { Problem } from "../http/schemas.ts";
 import { installValidation } from "../http/validation.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
-import { ApiError } from "../lib/errors.ts";
+import { ApiError, invalidField } from "../lib/errors.ts";
 import { newId } from "../lib/ids.ts";
 import { projectRoutes } from "../projects/routes.ts";
 import { Project } from "../projects/schemas.ts";
@@ -37,6 +37,8 @@ import { uiRoutes } from "../ui/routes.ts";
 import { IssuedToken, RotatedToken, Token } from "../tokens/schemas.ts";
 import { DeniedError, type Deps, defaultPolicy, type Policy, recordDenial } from "./deps.ts";
 import { optionalEmptyBodies } from "../http/openapi.ts";
+import { duplicateMember, refuseCredentialsInUrl } from "../http/strict-input.ts";
+import { redactTokenLookalikes } from "../tokens/format.ts";
 import { makeServices, type Services } from "./services.ts";
 
 export interface AppOptions {
@@ -103,6 +105,8 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
 
   installValidation(app);
   installProblemHandling(app);
+  // Tokens only in headers (and bodies where a route says so): never in a URL, on any route.
+  app.addHook("onRequest", async (request) => refuseCredentialsInUrl(request.url));
   // Denials are audited here, once, whichever layer refused and whatever transaction rolled back.
   app.addHook("onError", async (request, _reply, error) => {
     if (!(error instanceof DeniedError)) return;
@@ -128,6 +132,12 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
       value = JSON.parse(text);
     } catch {
       return done(new ApiError("invalid_json", "the body is not valid JSON"), undefined);
+    }
+    const duplicate = duplicateMember(text);
+    if (duplicate !== undefined) {
+      // Named, but never echoed if it could be a secret, and never at length.
+      const field = redactTokenLookalikes(duplicate).slice(0, 128);
+      return done(invalidField(field, "this member name occurs twice in one object"), undefined);
     }
     if (typeof value === "object" && value !== null) {
       try {

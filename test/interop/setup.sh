@@ -4,7 +4,8 @@
 #
 #   bash test/interop/setup.sh pyjwt     # PyJWT in a virtualenv; prints its python
 #   bash test/interop/setup.sh go-oidc   # the go-oidc verifier binary; prints its path
-#   bash test/interop/setup.sh all       # both (what .ci/run does before the tests)
+#   bash test/interop/setup.sh schemathesis  # the API fuzzer (test/hardening/fuzz); prints its CLI
+#   bash test/interop/setup.sh all       # all three (what .ci/run does before the tests)
 #
 # The cache is $LATCHKEY_CACHE_DIR, else ${XDG_CACHE_HOME:-~/.cache}/latchkey. Needs python3 with
 # venv (Debian: python3-venv) and Go >= 1.25; reaches PyPI and the Go module proxy on the first run.
@@ -26,27 +27,37 @@ lock() {
   flock 9
 }
 
-pyjwt() {
+# A virtualenv with a pinned requirements file, keyed by that file and the python it runs on.
+# venv NAME REQUIREMENTS: prints the virtualenv's directory.
+venv() {
   command -v python3 >/dev/null || fail "python3 is missing (Debian: apt-get install python3 python3-venv)"
-  local key dir
+  local name=$1 requirements=$2 key dir
   key=$({
-    cat "$here/python/requirements.txt"
+    cat "$requirements"
     python3 -c 'import os, sys; print(sys.version, os.path.realpath(sys.executable))'
   } | hash_of)
-  dir="$cache/pyenv/$key"
+  dir="$cache/$name/$key"
   if [ ! -f "$dir/.complete" ]; then
-    lock pyenv
+    lock "$name"
     if [ ! -f "$dir/.complete" ]; then
       rm -rf "$dir"
-      mkdir -p "$cache/pyenv"
+      mkdir -p "$cache/$name"
       python3 -m venv "$dir" >&2 ||
         fail "python3 -m venv failed (Debian: apt-get install python3-venv)"
       "$dir/bin/python" -m pip install --quiet --no-input --disable-pip-version-check \
-        -r "$here/python/requirements.txt" >&2 || fail "pip could not install test/interop/python/requirements.txt"
+        -r "$requirements" >&2 || fail "pip could not install $requirements"
       touch "$dir/.complete"
     fi
   fi
-  echo "$dir/bin/python"
+  echo "$dir"
+}
+
+pyjwt() {
+  echo "$(venv pyenv "$here/python/requirements.txt")/bin/python"
+}
+
+schemathesis() {
+  echo "$(venv schemathesis "$here/../hardening/fuzz/requirements.txt")/bin/schemathesis"
 }
 
 go_oidc() {
@@ -77,9 +88,11 @@ go_oidc() {
 case "${1:-}" in
   pyjwt) pyjwt ;;
   go-oidc) go_oidc ;;
+  schemathesis) schemathesis ;;
   all)
     pyjwt
     go_oidc
+    schemathesis
     ;;
-  *) fail "usage: setup.sh pyjwt|go-oidc|all" ;;
+  *) fail "usage: setup.sh pyjwt|go-oidc|schemathesis|all" ;;
 esac

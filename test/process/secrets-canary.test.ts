@@ -330,16 +330,17 @@ describe("secrets canary (real process, debug logs)", () => {
       expect([400, 415], place).toContain(res.status);
     }
 
-    // In the query string and in the path (a valid caller).
+    // In the query string (refused on every route: tokens are never taken from a URL) and in the
+    // path (a valid caller).
     const queries: [string, string, number][] = [
-      ["query access_token", `/v1/whoami?access_token=${s}`, 200],
-      ["query token on get", `/v1/tokens/${get("alpha-ro").id}?token=${t}`, 200],
+      ["query access_token", `/v1/whoami?access_token=${s}`, 400],
+      ["query token on get", `/v1/tokens/${get("alpha-ro").id}?token=${t}`, 400],
       ["query unknown field", `/v1/projects/default/service-accounts?token=${s}`, 400],
       ["query secret as key", `/v1/projects/default/service-accounts?${s}=1`, 400],
       ["query cursor", `/v1/projects/default/service-accounts?cursor=${s}`, 400],
-      ["query token list name", `${tokens}?name=${s}`, 200],
-      ["query audit target", `/v1/audit-events?target=${s}`, 200],
-      ["query audit actor", `/v1/audit-events?actor=${encodeURIComponent(`Bearer ${s}`)}`, 200],
+      ["query token list name", `${tokens}?name=${s}`, 400],
+      ["query audit target", `/v1/audit-events?target=${s}`, 400],
+      ["query audit actor", `/v1/audit-events?actor=${encodeURIComponent(`Bearer ${s}`)}`, 400],
       ["path token id", `/v1/tokens/${s}`, 400],
       ["path sa name", `/v1/projects/default/service-accounts/${s}`, 400],
       ["path unknown route", `/v1/${s}`, 404],
@@ -366,7 +367,8 @@ describe("secrets canary (real process, debug logs)", () => {
     const queryOnly = await api("query only, no header", "GET", `/v1/whoami?access_token=${s}`, {
       auth: null,
     });
-    expect(queryOnly.status).toBe(401);
+    // Refused before authentication: a token in the URL is never a credential.
+    expect(queryOnly.status).toBe(400);
 
     // Validation errors around tokens.
     const ttl = await api("ttl out of range", "POST", tokens, { body: { name: "x10", ttl_seconds: 599 } });

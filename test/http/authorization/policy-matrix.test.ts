@@ -2,7 +2,7 @@
  * The authorization matrix: every action of the POLICY table, performed over real HTTP by every kind of
  * caller (role × token access × scope) against every kind of target (role × scope × own/other project).
  *
- * The expected outcome of each case comes from `specAllows` below, written from SPEC.md §1–§2 and §4 in
+ * The expected outcome of each case comes from `specAllows` in ./oracle.ts, written from SPEC.md §1–§2 and §4 in
  * the SPEC's own words. It deliberately does not call `decide` (or read POLICY's minRole/ceiling): the
  * implementation is checked against the SPEC, not against itself. POLICY is used only for its keys, so
  * that a new action without a SPEC rule and an HTTP request here fails the type check and this test.
@@ -10,132 +10,21 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Action, POLICY } from "../../../src/auth/policy.ts";
 import { type ApiResponse, startServer, type TestServer } from "../../helpers/server.ts";
-
-// ---------------------------------------------------------------------------------------------------
-// Vocabulary, from SPEC §1 ("viewer < contributor < admin < owner"; scope project | organization) and
-// §1 Token ("access: read-only | read-write").
-
-const ROLES = ["viewer", "contributor", "admin", "owner"] as const;
-type Role = (typeof ROLES)[number];
-const SCOPES = ["project", "organization"] as const;
-type Scope = (typeof SCOPES)[number];
-const ACCESS = ["read-only", "read-write"] as const;
-type Access = (typeof ACCESS)[number];
-const LOCATIONS = ["own", "other"] as const;
-/** "own": the caller's own project; "other": another project. */
-type Location = (typeof LOCATIONS)[number];
-
-interface Caller {
-  role: Role;
-  scope: Scope;
-  access: Access;
-}
-interface TargetAccount {
-  role: Role;
-  scope: Scope;
-}
-interface Case {
-  n: number;
-  action: Action;
-  caller: Caller;
-  /** Where the target lives; absent for organization-level actions (project.create, audit.*). */
-  location?: Location;
-  /** The service account whose role and scope bound the action; only for privilege-ceiling actions. */
-  target?: TargetAccount;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The oracle, from the SPEC's words.
-
-const rank = (role: Role): number => ROLES.indexOf(role);
-const atLeast = (role: Role, min: Role): boolean => rank(role) >= rank(min);
-const lower = (a: Role, b: Role): Role => (rank(a) <= rank(b) ? a : b);
-
-/** §2 "Effective permission of a request = min(SA role, token cap), where a read-only token caps at viewer." */
-function effectiveRole(caller: Caller): Role {
-  const cap: Role = caller.access === "read-only" ? "viewer" : "owner";
-  return lower(caller.role, cap);
-}
-
-/**
- * §2 "No one creates, updates or mints a token for an SA whose role (or scope) is above their own
- * effective role (or scope). Contributors manage SAs and tokens up to contributor; admins up to admin;
- * owners anything." Viewers manage nothing.
- */
-function withinCeiling(caller: Caller, target: TargetAccount): boolean {
-  const role = effectiveRole(caller);
-  const scopeOk = target.scope === "project" || caller.scope === "organization";
-  return atLeast(role, "contributor") && rank(target.role) <= rank(role) && scopeOk;
-}
-
-/**
- * §2 "Only organization-scoped admins/owners create projects and organization-scoped SAs."
- * (The SPEC says "create"; like src/auth/policy.ts ("created (or made) only by organization-scoped
- * admins") this reads it for managing an organization-scoped SA at all: create, update, delete.)
- */
-const organizationAdmin = (caller: Caller): boolean =>
-  caller.scope === "organization" && atLeast(effectiveRole(caller), "admin");
-
-const organizationOwner = (caller: Caller): boolean =>
-  caller.scope === "organization" && effectiveRole(caller) === "owner";
-
-function manageAccount(caller: Caller, target: TargetAccount): boolean {
-  return withinCeiling(caller, target) && (target.scope === "project" || organizationAdmin(caller));
-}
-
-type TargetKind =
-  /** An organization-level action: no project, no target account. */
-  | "organization"
-  /** A project (own or other). */
-  | "project"
-  /** Something in a project that anyone who can see it may read. */
-  | "readable"
-  /** A service account or its token, bounded by the privilege ceiling (target role × scope). */
-  | "ceiling";
-
-/** What the SPEC allows a caller, once the target is visible to them. Keyed by every POLICY action. */
-const specAllows: Record<
-  Action,
-  { kind: TargetKind; allows: (caller: Caller, target: TargetAccount) => boolean }
-> = {
-  // Reading needs no more than viewer, which every authenticated caller has.
-  "project.read": { kind: "readable", allows: () => true },
-  // §2 "Only organization-scoped admins/owners create projects".
-  "project.create": { kind: "organization", allows: organizationAdmin },
-  // The SPEC is silent on editing and deleting projects; src/auth/policy.ts documents the same rule as
-  // for creating them (organization-scoped admins and owners), and this test follows that reading.
-  "project.update": { kind: "project", allows: organizationAdmin },
-  "project.delete": { kind: "project", allows: organizationAdmin },
-  "service_account.read": { kind: "readable", allows: () => true },
-  "service_account.create": { kind: "ceiling", allows: manageAccount },
-  "service_account.update": { kind: "ceiling", allows: manageAccount },
-  "service_account.delete": { kind: "ceiling", allows: manageAccount },
-  "token.read": { kind: "readable", allows: () => true },
-  // §2 "mints a token for an SA whose role (or scope) is above …": the ceiling, and no more.
-  "token.create": { kind: "ceiling", allows: withinCeiling },
-  "token.update": { kind: "ceiling", allows: withinCeiling },
-  "token.rotate": { kind: "ceiling", allows: withinCeiling },
-  "token.revoke": { kind: "ceiling", allows: withinCeiling },
-  // §2 "Audit log: admins and owners." A project-scoped admin reads its own project's events.
-  "audit.read": { kind: "organization", allows: (c) => atLeast(effectiveRole(c), "admin") },
-  // Verifying the hash chain spans every project's events; the SPEC does not name it, and this test
-  // follows src/auth/policy.ts's documented reading: organization-scoped admins and owners.
-  "audit.verify": { kind: "organization", allows: organizationAdmin },
-  // §2 "Signing keys and server policy: owners only." Keys serve every project: organization-scoped owners.
-  "signing_key.read": { kind: "organization", allows: organizationOwner },
-  "signing_key.rotate": { kind: "organization", allows: organizationOwner },
-  // The SPEC is silent on bound objects; like everything else kept in a project, contributors manage them.
-  "bound_object.write": { kind: "project", allows: (c) => atLeast(effectiveRole(c), "contributor") },
-};
-
-type Outcome = "allowed" | "denied" | "hidden";
-
-/** §4 "a resource outside the caller's scope 404 (same as a missing one)"; "not allowed 403". */
-function expectedOutcome(c: Case): Outcome {
-  if (c.location === "other" && c.caller.scope === "project") return "hidden";
-  const target = c.target ?? { role: "viewer", scope: "project" };
-  return specAllows[c.action].allows(c.caller, target) ? "allowed" : "denied";
-}
+import {
+  ACCESS,
+  type Access,
+  type Case,
+  type Caller,
+  effectiveRole,
+  expectedOutcome,
+  LOCATIONS,
+  type Outcome,
+  ROLES,
+  SCOPES,
+  type Scope,
+  specAllows,
+  type TargetAccount,
+} from "./oracle.ts";
 
 // ---------------------------------------------------------------------------------------------------
 // The cases.
