@@ -132,6 +132,19 @@ describe("verifyAccessToken", () => {
     expect(await rejection(verify(`${h}.${forged}.${s}`))).toBeInstanceOf(SignatureInvalidError);
   });
 
+  it("refuses a twin of a valid token that differs only in the unused bits of its last character", async () => {
+    const { jwt } = await jwtFormatToken(server, caller.name);
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = alphabet.indexOf(jwt.at(-1) as string);
+    // An ES256 signature is 64 bytes: 86 characters carry 516 bits, so the last 4 are unused.
+    const twin = jwt.slice(0, -1) + alphabet[last ^ 1];
+    expect(Buffer.from(twin.split(".")[2] as string, "base64url")).toEqual(
+      Buffer.from(jwt.split(".")[2] as string, "base64url"),
+    );
+    expect(await verify(jwt)).toBeDefined();
+    expect(await rejection(verify(twin))).toBeInstanceOf(TokenMalformedError);
+  });
+
   describe("headers a token may not choose", () => {
     let kid: string;
     let attacker: jose.GenerateKeyPairResult;

@@ -76,10 +76,18 @@ export function verifyContext(options: VerifyOptions, keys?: RemoteKeys): Omit<V
   };
 }
 
+const isCanonicalBase64url = (segment: string): boolean =>
+  Buffer.from(segment, "base64url").toString("base64url") === segment;
+
 /** Signature, header and claims; no revocation check (that is the verifier's). */
 export async function verifyWith(token: unknown, ctx: VerifyContext): Promise<AccessTokenClaims> {
   if (typeof token !== "string" || token.length > MAX_TOKEN_CHARS || !COMPACT_JWS.test(token)) {
     throw new TokenMalformedError("the token is not a compact JWS");
+  }
+  // A last base64url character has unused bits: without this, another string that differs only in
+  // them would verify as the same token (the server refuses it too).
+  if (!token.split(".").every(isCanonicalBase64url)) {
+    throw new TokenMalformedError("the token is not canonically base64url-encoded");
   }
   let header: jose.ProtectedHeaderParameters;
   try {
