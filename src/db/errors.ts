@@ -7,7 +7,7 @@ import { ApiError } from "../lib/errors.ts";
  */
 export class StoreUnavailableError extends ApiError {
   constructor(override readonly cause: unknown) {
-    super("unavailable", "the store is not reachable; try again shortly", {
+    super("unavailable", "the store is unreachable or too busy to answer in time; try again shortly", {
       headers: { "retry-after": "2" },
     });
     this.name = "StoreUnavailableError";

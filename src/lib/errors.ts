@@ -28,7 +28,7 @@ export const errorCodes = {
   unsupported_media_type: { status: 415, title: "The request body must be application/json" },
   too_many_failed_authentications: { status: 429, title: "Too many failed authentications" },
   internal_error: { status: 500, title: "Internal error" },
-  unavailable: { status: 503, title: "The store is not reachable" },
+  unavailable: { status: 503, title: "The store is unavailable" },
   storage_full: { status: 503, title: "The store has no space left for writes" },
 } as const satisfies Record<string, { status: number; title: string }>;
 
