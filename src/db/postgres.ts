@@ -4,6 +4,7 @@ import pg from "pg";
 import type { Executor, Store, StoreLog } from "./database.ts";
 import { type ChainName, type ChangeTopic, registerDialect, type StoreDialect } from "./dialect.ts";
 import { StoreUnavailableError } from "./errors.ts";
+import { preparedStatementName } from "./prepared.ts";
 import type { Database } from "./schema.ts";
 import type { PostgresTarget } from "./url.ts";
 
@@ -83,28 +84,12 @@ const types = {
 };
 
 /**
- * The verification hot path's lookups (a token with its account and project, by digest or by id)
- * run as named prepared statements, so PostgreSQL plans them once per connection: planning that
- * three-table join took about 1.1 ms against 0.2 ms to run it (EXPLAIN ANALYZE, 1,000,000 tokens;
- * docs/benchmarks.md). Only these few fixed texts are prepared. If a newer node adds a column to
- * `tokens` under a running one, PostgreSQL refuses the prepared `tokens.*` once ("cached plan must
- * not change result type", 0A000): that query fails, and from then on they are planned each time.
+ * Registered hot-path queries (src/db/prepared.ts) run as named prepared statements. If a newer node
+ * adds a column to `tokens` under a running one, PostgreSQL refuses a prepared `tokens.*` once
+ * ("cached plan must not change result type", 0A000): that query fails, and from then on this node
+ * plans them each time.
  */
-const HOT_STATEMENT =
-  /^select "tokens"\.\*, .+ from "tokens" inner join .+ where "tokens"\."(digest|id)" = \$1$/;
-const hotStatements = new Map<string, string>();
-let preparingHotStatements = true;
-
-function hotStatementName(text: string): string | undefined {
-  if (!preparingHotStatements || !HOT_STATEMENT.test(text)) return undefined;
-  let name = hotStatements.get(text);
-  if (name === undefined) {
-    if (hotStatements.size >= 8) return undefined;
-    name = `latchkey_hot_${hotStatements.size}`;
-    hotStatements.set(text, name);
-  }
-  return name;
-}
+let preparing = true;
 
 /**
  * A PostgreSQL store: a pool for queries, and on demand one more connection for LISTEN. The pool
@@ -132,12 +117,12 @@ export function openPostgres(target: PostgresTarget, options: PostgresOptions = 
       wrapper = {
         query: ((text: unknown, parameters?: unknown[]) => {
           if (typeof text !== "string") return client.query(text as pg.Submittable);
-          const name = hotStatementName(text);
+          const name = preparing ? preparedStatementName(text) : undefined;
           const run = name
             ? client.query({ name, text, values: parameters })
             : client.query(text, parameters);
           return run.catch((error: unknown) => {
-            if (name && (error as { code?: unknown }).code === "0A000") preparingHotStatements = false;
+            if (name && (error as { code?: unknown }).code === "0A000") preparing = false;
             throw asStoreError(error);
           });
         }) as unknown as PostgresPoolClient["query"],

@@ -1,5 +1,6 @@
 import { type CompiledQuery, sql } from "kysely";
 import type { Executor } from "../db/database.ts";
+import { prepareOnEveryConnection } from "../db/prepared.ts";
 import type { TokenTable } from "../db/schema.ts";
 import { addSeconds } from "../lib/clock.ts";
 import { newId } from "../lib/ids.ts";
@@ -38,22 +39,34 @@ export function selectTokens(db: Executor) {
 }
 
 export async function findTokenById(db: Executor, id: string): Promise<TokenRecord | undefined> {
-  return selectTokens(db).where("tokens.id", "=", id).executeTakeFirst();
+  return findTokenBy(db, "id", id);
 }
 
-const byDigest = new WeakMap<Executor, CompiledQuery<TokenRecord>>();
+/** The hot path: one indexed lookup by digest (opaque tokens, on every authenticated request). */
+export async function findTokenByDigest(db: Executor, digest: string): Promise<TokenRecord | undefined> {
+  return findTokenBy(db, "digest", digest);
+}
+
+type LookupColumn = "id" | "digest";
+const lookups = new WeakMap<Executor, Map<LookupColumn, CompiledQuery<TokenRecord>>>();
 
 /**
- * The hot path: one indexed lookup by digest. Compiled once per database, since building the
- * query costs more than running it; the digest is its only parameter.
+ * A token with its account and project, by a unique column. Compiled once per executor, since
+ * building the query costs more than running it, and prepared on every PostgreSQL connection.
  */
-export async function findTokenByDigest(db: Executor, digest: string): Promise<TokenRecord | undefined> {
-  let compiled = byDigest.get(db);
+async function findTokenBy(
+  db: Executor,
+  column: LookupColumn,
+  value: string,
+): Promise<TokenRecord | undefined> {
+  let compiled = lookups.get(db)?.get(column);
   if (!compiled) {
-    compiled = selectTokens(db).where("tokens.digest", "=", digest).compile();
-    byDigest.set(db, compiled);
+    compiled = selectTokens(db).where(`tokens.${column}`, "=", value).compile();
+    prepareOnEveryConnection(compiled.sql);
+    if (!lookups.has(db)) lookups.set(db, new Map());
+    lookups.get(db)?.set(column, compiled);
   }
-  const { rows } = await db.executeQuery<TokenRecord>({ ...compiled, parameters: [digest] });
+  const { rows } = await db.executeQuery<TokenRecord>({ ...compiled, parameters: [value] });
   return rows[0];
 }
 
