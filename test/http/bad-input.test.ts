@@ -337,9 +337,9 @@ function writeCases(e: WriteEndpoint): Case[] {
   if ("ttl_seconds" in e.fields) {
     cases.push(
       json(
-        "ttl_seconds is 1e309 (Infinity)",
+        "ttl_seconds is 1e309 (Infinity, not a number JSON can carry)",
         withMember(e.base, `"ttl_seconds":1e309`),
-        "ttl_out_of_range",
+        "validation_failed",
         "ttl_seconds",
       ),
     );
