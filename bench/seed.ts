@@ -10,6 +10,7 @@ import type { Db } from "../src/db/database.ts";
 import type { Database, TokenTable } from "../src/db/schema.ts";
 import { generateOpaqueToken, tokenDigest } from "../src/tokens/format.ts";
 import { newId } from "../src/lib/ids.ts";
+import { TABLES } from "../src/store-transfer/tables.ts";
 
 export interface SeedAccounts {
   /** The caller of every workload; its own tokens are the ones revoked (no admin check needed). */
@@ -56,29 +57,11 @@ function shuffle<T>(items: T[]): T[] {
   return items;
 }
 
-/** Every column of the tokens table (src/db/schema.ts), in one fixed order. */
-const COLUMNS: (keyof TokenTable)[] = [
-  "id",
-  "service_account_id",
-  "name",
-  "description",
-  "owner",
-  "access",
-  "format",
-  "audiences",
-  "labels",
-  "digest",
-  "ttl_seconds",
-  "created_at",
-  "expires_at",
-  "last_used_at",
-  "revoked_at",
-  "rotated_from",
-  "rotated_to",
-  "retire_previous_on_first_use",
-  "created_by",
-  "kid",
-];
+/**
+ * Every column of the tokens table, in one fixed order: the store transfer's list, which the
+ * compiler keeps complete against src/db/schema.ts.
+ */
+const COLUMNS = TABLES.find((t) => t.name === "tokens")?.columns as readonly (keyof TokenTable)[];
 const INTEGER_COLUMNS = new Set<keyof TokenTable>(["ttl_seconds", "retire_previous_on_first_use"]);
 
 /**
