@@ -27,16 +27,19 @@ export function selectTokens(db: Executor) {
     .innerJoin("service_accounts as sa", "sa.id", "tokens.service_account_id")
     .innerJoin("projects as p", "p.id", "sa.project_id")
     .selectAll("tokens")
-    .select([
-      "sa.name as sa_name",
-      "sa.role as sa_role",
-      "sa.scope as sa_scope",
-      "sa.disabled as sa_disabled",
-      "sa.deleted_at as sa_deleted_at",
-      "p.id as project_id",
-      "p.name as project_name",
-    ]);
+    .select(ACCOUNT_COLUMNS);
 }
+
+/** The columns of TokenRecord that come from the token's service account and project. */
+const ACCOUNT_COLUMNS = [
+  "sa.name as sa_name",
+  "sa.role as sa_role",
+  "sa.scope as sa_scope",
+  "sa.disabled as sa_disabled",
+  "sa.deleted_at as sa_deleted_at",
+  "p.id as project_id",
+  "p.name as project_name",
+] as const;
 
 export async function findTokenById(db: Executor, id: string): Promise<TokenRecord | undefined> {
   return findTokenBy(db, "id", id);
@@ -61,7 +64,20 @@ async function findTokenBy(
 ): Promise<TokenRecord | undefined> {
   let compiled = lookups.get(db)?.get(column);
   if (!compiled) {
-    compiled = selectTokens(db).where(`tokens.${column}`, "=", value).compile();
+    // The token row first (a materialized CTE), then its account and project. Joined directly,
+    // SQLite reads each of the token's columns through the join, at about a microsecond apiece:
+    // 35 µs per lookup against 12 µs this way (bench/NOTES.md). PostgreSQL plans both alike.
+    compiled = db
+      .with(
+        (cte) => cte("t").materialized(),
+        (q) => q.selectFrom("tokens").selectAll().where(column, "=", value),
+      )
+      .selectFrom("t")
+      .innerJoin("service_accounts as sa", "sa.id", "t.service_account_id")
+      .innerJoin("projects as p", "p.id", "sa.project_id")
+      .selectAll("t")
+      .select(ACCOUNT_COLUMNS)
+      .compile();
     prepareOnEveryConnection(compiled.sql);
     if (!lookups.has(db)) lookups.set(db, new Map());
     lookups.get(db)?.set(column, compiled);
