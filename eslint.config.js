@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".tmp/", "coverage/", "terraform-provider-latchkey/"] },
+  { ignores: ["node_modules/", "dist/", ".tmp/", "coverage/", "terraform-provider-latchkey/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

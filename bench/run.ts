@@ -785,6 +785,8 @@ async function main(): Promise<number> {
   const started = new Date();
   const loadBefore = loadavg();
   log(`work dir ${workDir}; ${JSON.stringify(config)}`);
+  // Latchkey runs as users run it: from the bundle in dist/, rebuilt from the sources of this checkout.
+  execFileSync(process.execPath, [join(ROOT, "bin", "build.js")], { stdio: "inherit" });
 
   const floorPort = await freePort();
   const floor = await startServer(

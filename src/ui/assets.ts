@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { basename, extname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, extname, join } from "node:path";
 import * as esbuild from "esbuild";
+import { PACKAGE_ROOT } from "../lib/package-root.ts";
 
 /** The browser app, built from src/ui/web once per process, in memory. */
 export interface UiBundle {
@@ -12,7 +12,8 @@ export interface UiBundle {
   indexHtml: string;
 }
 
-export const WEB_ROOT = fileURLToPath(new URL("./web/", import.meta.url));
+/** The browser sources (with a trailing slash), which are bundled at start-up. */
+export const WEB_ROOT = join(PACKAGE_ROOT, "src/ui/web/");
 
 const CONTENT_TYPES: Record<string, string> = {
   ".js": "text/javascript; charset=utf-8",
