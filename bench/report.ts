@@ -389,29 +389,32 @@ export function svgChart(summaries: Summary[]): string {
 }
 
 /** The file of the run made just before the PostgreSQL hot-path statements were prepared. */
-export const BASELINE_FILE = join("bench", "results", "before-prepared-statements.json");
+/** The last full run before the current round of fixes; the doc compares this run with it. */
+export const BASELINE_FILE = join("bench", "results", "baseline.json");
 
-/** PostgreSQL rows of the baseline run against this one: CPU per request is the comparable measure. */
 function beforeAfter(root: string, after: Summary[]): string {
   const file = join(root, BASELINE_FILE);
   if (!existsSync(file)) return "";
-  const before = (JSON.parse(readFileSync(file, "utf8")) as Results).workloads.map(summarize);
+  const baseline = JSON.parse(readFileSync(file, "utf8")) as Results;
+  const before = baseline.workloads.map(summarize);
+  const total = (x: Summary) => x.cpu + (x.dbCpu ?? 0);
   const rows = after
-    .filter((a) => a.system === "latchkey-postgres")
+    .filter((a) => a.system.startsWith("latchkey-"))
     .map((a) => {
       const b = before.find((x) => x.system === a.system && x.name === a.name);
       if (!b) return "";
-      const total = (x: Summary) => x.cpu + (x.dbCpu ?? 0);
-      return `| ${a.name} | ${fmtRps(b.rps)} → ${fmtRps(a.rps)} | ${fmt(b.cpu, 0)} → ${fmt(a.cpu, 0)} | ${fmt(b.dbCpu, 0)} → ${fmt(a.dbCpu, 0)} | ${fmt(total(b), 0)} → ${fmt(total(a), 0)} (${(((total(a) - total(b)) / total(b)) * 100).toFixed(0)}%) |`;
+      const change = (((total(a) - total(b)) / total(b)) * 100).toFixed(0);
+      return `| ${a.system.slice("latchkey-".length)} | ${a.name} | ${fmtRps(b.rps)} → ${fmtRps(a.rps)} | ${fmt(b.p99)} → ${fmt(a.p99)} | ${fmt(total(b), 0)} → ${fmt(total(a), 0)} (${change}%) | ${fmt(b.rss, 0)} → ${fmt(a.rss, 0)} |`;
     })
     .filter(Boolean);
   return [
-    `Before → after, from \`${BASELINE_FILE}\` (the full run made before the change, same harness and`,
-    "settings, another hour of the same shared machine) and this run. Requests per second moved with the",
-    "machine's load; CPU per request is the comparable column.",
+    `Before → after: \`${BASELINE_FILE}\` (the full run of ${baseline.started.slice(0, 16).replace("T", " ")} UTC, before`,
+    "the fixes below, same harness and settings, on the same machine when it was busier) and this run. Requests",
+    "per second and p99 move with the machine's load; CPU per request (server plus its PostgreSQL backends) is",
+    "the comparable column.",
     "",
-    "| PostgreSQL workload | req/s | server CPU µs/req | DB CPU µs/req | total CPU µs/req |",
-    "|---|--:|--:|--:|--:|",
+    "| store | workload | req/s | p99 ms | CPU µs/req | RSS MiB |",
+    "|---|---|--:|--:|--:|--:|",
     ...rows,
   ].join("\n");
 }
