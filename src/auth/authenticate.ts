@@ -5,7 +5,7 @@ import { ApiError } from "../lib/errors.ts";
 import type { RequestContext } from "../server/context.ts";
 import { type Deps, transact } from "../server/deps.ts";
 import { isWellFormedOpaqueToken, tokenDigest } from "../tokens/format.ts";
-import { findTokenByDigest, findTokenById, type TokenRecord } from "../tokens/store.ts";
+import { findTokenByDigest, findTokenById, findTokensByDigests, type TokenRecord } from "../tokens/store.ts";
 import {
   type AccessTokenClaims,
   type JwtFailure,
@@ -36,20 +36,33 @@ export type AuthResult =
   | { ok: true; principal: Principal; token: TokenFacts; record?: TokenRecord }
   | { ok: false; error: ApiError; record?: TokenRecord };
 
+/** `Authorization: Bearer <token>`; the token is the first group. */
+export const BEARER_HEADER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
 /**
  * Bearer token → principal. Cheap by design: a checksum check with no I/O, one SHA-256, one
  * indexed lookup, a constant-time comparison. No password hashing: tokens carry 256 random bits.
  */
 export async function authenticateBearer(deps: Deps, header: string | undefined): Promise<AuthResult> {
-  const match = header ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
+  const match = header ? BEARER_HEADER.exec(header) : null;
   if (!match?.[1]) {
     return { ok: false, error: new ApiError("unauthenticated", "send Authorization: Bearer <token>") };
   }
   return authenticateToken(deps, match[1]);
 }
 
-/** Any Latchkey token, opaque or JWT, checked against everything that can make it invalid. */
-export async function authenticateToken(deps: Deps, token: string): Promise<AuthResult> {
+/** Finds an opaque token's record by its digest: the store, or rows already fetched with others. */
+export type TokenLookup = (digest: string) => Promise<TokenRecord | undefined>;
+
+/**
+ * Any Latchkey token, opaque or JWT, checked against everything that can make it invalid. `lookup`
+ * serves opaque tokens fetched beforehand (see `lookupTogether`); by default, the store.
+ */
+export async function authenticateToken(
+  deps: Deps,
+  token: string,
+  lookup: TokenLookup = (digest) => findTokenByDigest(deps.db, digest),
+): Promise<AuthResult> {
   if (looksLikeJwt(token)) return authenticateJwt(deps, token);
   if (!isWellFormedOpaqueToken(token)) {
     return {
@@ -58,11 +71,29 @@ export async function authenticateToken(deps: Deps, token: string): Promise<Auth
     };
   }
   const digest = tokenDigest(token);
-  const record = await findTokenByDigest(deps.db, digest);
+  const record = await lookup(digest);
   if (!record?.digest || !timingSafeEqual(Buffer.from(record.digest), Buffer.from(digest))) {
     return { ok: false, error: new ApiError("token_invalid", "the token is not known") };
   }
   return checkRecord(deps, record);
+}
+
+/**
+ * Two opaque tokens looked up in one query (introspection: the caller's and the one asked about),
+ * served by the returned lookup; anything else, or a token that is not well-formed, goes to the
+ * store as usual. Each is still checked in full by `authenticateToken`.
+ */
+export async function lookupTogether(
+  deps: Deps,
+  first: string | undefined,
+  second: string | undefined,
+): Promise<TokenLookup> {
+  const single: TokenLookup = (digest) => findTokenByDigest(deps.db, digest);
+  if (!first || !second || !isWellFormedOpaqueToken(first) || !isWellFormedOpaqueToken(second)) return single;
+  const digests = [tokenDigest(first), tokenDigest(second)];
+  const rows = await findTokensByDigests(deps.db, digests[0] as string, digests[1] as string);
+  return async (digest) =>
+    digests.includes(digest) ? rows.find((row) => row.digest === digest) : single(digest);
 }
 
 /** A token by id (a web UI session's token), checked like a presented token once it is found. */

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from "fastify";
-import { type AuthResult, authenticateToken } from "../auth/authenticate.ts";
+import { type AuthResult, authenticateToken, BEARER_HEADER, type TokenLookup } from "../auth/authenticate.ts";
 import type { Deps } from "../server/deps.ts";
 import { parseEmail } from "../service-accounts/email.ts";
 import { OAuthError } from "./errors.ts";
@@ -26,6 +26,13 @@ function basicCredentials(header: string): { id: string; secret: string } | unde
   }
 }
 
+/** The secret the client presents, whichever way (bearer, Basic, or the form): a lookup hint only. */
+export function clientSecretOf(request: FastifyRequest, form: Form): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return form.client_secret;
+  return BEARER_HEADER.exec(header)?.[1] ?? basicCredentials(header)?.secret;
+}
+
 /**
  * A client is a service account, named by its id or email, whose secret is one of its own active
  * tokens. Exactly one method may be used per request (RFC 6749 §2.3).
@@ -34,7 +41,7 @@ export async function authenticateClient(
   deps: Deps,
   request: FastifyRequest,
   form: Form,
-  options: { allowBearer: boolean },
+  options: { allowBearer: boolean; lookup?: TokenLookup },
 ): Promise<Client> {
   const header = request.headers.authorization;
   const basic = header ? basicCredentials(header) : undefined;
@@ -42,17 +49,17 @@ export async function authenticateClient(
   if (basic && posted)
     throw new OAuthError("invalid_request", "use one client authentication method, not two");
   if (header && !basic) {
-    const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)?.[1];
+    const bearer = BEARER_HEADER.exec(header)?.[1];
     if (!bearer || !options.allowBearer)
       throw new OAuthError("invalid_client", "unsupported client authentication");
-    const result = await authenticateToken(deps, bearer);
+    const result = await authenticateToken(deps, bearer, options.lookup);
     if (!result.ok) throw new OAuthError("invalid_client", "the bearer token is not valid");
     return { ...result, method: "bearer" };
   }
   const credentials =
     basic ?? (posted ? { id: form.client_id ?? "", secret: form.client_secret ?? "" } : undefined);
   if (!credentials) throw new OAuthError("invalid_client", "client authentication is required");
-  const result = await authenticateToken(deps, credentials.secret);
+  const result = await authenticateToken(deps, credentials.secret, options.lookup);
   const email = parseEmail(credentials.id);
   const sameClient =
     result.ok &&

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { type AuthResult, authenticateToken } from "../auth/authenticate.ts";
+import { type AuthResult, authenticateToken, lookupTogether } from "../auth/authenticate.ts";
 import { decide, effectiveRole, type Principal, roleRank } from "../auth/policy.ts";
 import { looksLikeJwt, scopeOf, signAccessToken, verifyAccessToken } from "../jwt/access-token.ts";
 import { newId } from "../lib/ids.ts";
@@ -11,7 +11,7 @@ import type { FailedAuthLimiter } from "../auth/rate-limit.ts";
 import { findTokenById } from "../tokens/store.ts";
 import { isWellFormedOpaqueToken, tokenDigest } from "../tokens/format.ts";
 import { findTokenByDigest } from "../tokens/store.ts";
-import { authenticateClient, type Form } from "./client-auth.ts";
+import { authenticateClient, clientSecretOf, type Form } from "./client-auth.ts";
 import { OAuthError } from "./errors.ts";
 
 const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -200,8 +200,10 @@ export async function oauthRoutes(
     oauthSchema("RFC 7662 token introspection (the caller authenticates)"),
     async (request) => {
       const form = formOf(request);
-      await authenticateClient(deps, request, form, { allowBearer: true });
-      const result = form.token ? await authenticateToken(deps, form.token) : undefined;
+      // The caller's secret and the token asked about, found together: one query, not two.
+      const lookup = await lookupTogether(deps, clientSecretOf(request, form), form.token);
+      await authenticateClient(deps, request, form, { allowBearer: true, lookup });
+      const result = form.token ? await authenticateToken(deps, form.token, lookup) : undefined;
       // Fail closed: anything but an active token is exactly {"active": false}.
       if (!result?.ok) return { active: false };
       const p = result.principal;

@@ -1,6 +1,6 @@
 import { type CompiledQuery, sql } from "kysely";
 import type { Executor } from "../db/database.ts";
-import { prepareOnEveryConnection } from "../db/prepared.ts";
+import { compiledOnce, runCompiled } from "../db/prepared.ts";
 import type { TokenTable } from "../db/schema.ts";
 import { addSeconds } from "../lib/clock.ts";
 import { newId } from "../lib/ids.ts";
@@ -50,40 +50,59 @@ export async function findTokenByDigest(db: Executor, digest: string): Promise<T
   return findTokenBy(db, "digest", digest);
 }
 
-type LookupColumn = "id" | "digest";
-const lookups = new WeakMap<Executor, Map<LookupColumn, CompiledQuery<TokenRecord>>>();
-
 /**
- * A token with its account and project, by a unique column. Compiled once per executor, since
- * building the query costs more than running it, and prepared on every PostgreSQL connection.
+ * A token with its account and project, by id or digest. Compiled once per store, since building
+ * the query costs more than running it, and prepared on every PostgreSQL connection.
  */
 async function findTokenBy(
   db: Executor,
-  column: LookupColumn,
+  column: "id" | "digest",
   value: string,
 ): Promise<TokenRecord | undefined> {
-  let compiled = lookups.get(db)?.get(column);
-  if (!compiled) {
-    // The token row first (a materialized CTE), then its account and project. Joined directly,
-    // SQLite reads each of the token's columns through the join, at about a microsecond apiece:
-    // 35 µs per lookup against 12 µs this way (bench/NOTES.md). PostgreSQL plans both alike.
-    compiled = db
-      .with(
-        (cte) => cte("t").materialized(),
-        (q) => q.selectFrom("tokens").selectAll().where(column, "=", value),
-      )
-      .selectFrom("t")
-      .innerJoin("service_accounts as sa", "sa.id", "t.service_account_id")
-      .innerJoin("projects as p", "p.id", "sa.project_id")
-      .selectAll("t")
-      .select(ACCOUNT_COLUMNS)
-      .compile();
-    prepareOnEveryConnection(compiled.sql);
-    if (!lookups.has(db)) lookups.set(db, new Map());
-    lookups.get(db)?.set(column, compiled);
-  }
-  const { rows } = await db.executeQuery<TokenRecord>({ ...compiled, parameters: [value] });
-  return rows[0];
+  const query = compiledOnce(db, `token-by-${column}`, () => tokenLookup(db, column, [value]), true);
+  const [row] = await runCompiled(db, query, [value]);
+  return row;
+}
+
+/**
+ * Two tokens by digest in one query: introspection's caller and the token it asks about, in one
+ * round trip to PostgreSQL instead of two. Rows come back in no particular order.
+ */
+export async function findTokensByDigests(
+  db: Executor,
+  first: string,
+  second: string,
+): Promise<TokenRecord[]> {
+  const query = compiledOnce(
+    db,
+    "tokens-by-two-digests",
+    () => tokenLookup(db, "digest", [first, second]),
+    true,
+  );
+  return runCompiled(db, query, [first, second]);
+}
+
+/**
+ * The token rows first (a materialized CTE), then their accounts and projects. Joined directly,
+ * SQLite reads each of the token's columns through the join, at about a microsecond apiece: 35 µs
+ * per lookup against 12 µs this way (bench/NOTES.md). PostgreSQL plans both alike. Several values
+ * are a UNION ALL of single-row seeks (SQLite's `IN (?, ?)` and `OR` each cost twice as much).
+ */
+function tokenLookup(db: Executor, column: "id" | "digest", values: string[]): CompiledQuery<TokenRecord> {
+  return db
+    .with(
+      (cte) => cte("t").materialized(),
+      (q) => {
+        const [first, ...rest] = values.map((v) => q.selectFrom("tokens").selectAll().where(column, "=", v));
+        return rest.reduce((union, next) => union.unionAll(next), first as NonNullable<typeof first>);
+      },
+    )
+    .selectFrom("t")
+    .innerJoin("service_accounts as sa", "sa.id", "t.service_account_id")
+    .innerJoin("projects as p", "p.id", "sa.project_id")
+    .selectAll("t")
+    .select(ACCOUNT_COLUMNS)
+    .compile();
 }
 
 export type NewToken = Omit<
