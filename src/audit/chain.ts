@@ -7,7 +7,7 @@ export const GENESIS_HASH = "0".repeat(64);
 export type HashedEvent = Omit<AuditEventTable, "seq" | "prev_hash" | "hash">;
 
 // Fixed order: the hash must not depend on how an object happened to be built.
-const HASHED_FIELDS = [
+export const HASHED_FIELDS = [
   "id",
   "time",
   "actor_service_account_id",

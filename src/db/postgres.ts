@@ -4,7 +4,7 @@ import pg from "pg";
 import type { Executor, Store, StoreLog } from "./database.ts";
 import { type ChainName, type ChangeTopic, registerDialect, type StoreDialect } from "./dialect.ts";
 import { StoreUnavailableError } from "./errors.ts";
-import { preparedStatementName } from "./prepared.ts";
+import { prepareOnEveryConnection, preparedStatementName } from "./prepared.ts";
 import type { Database } from "./schema.ts";
 import type { PostgresTarget } from "./url.ts";
 
@@ -66,6 +66,9 @@ class PostgresQuirks implements StoreDialect {
     return typeof code === "string" && TRANSIENT_STATES.has(code);
   }
 }
+
+// Every change and denial takes the audit chain's lock: planned once per connection (the text above).
+prepareOnEveryConnection("select pg_advisory_xact_lock(hashtext($1))");
 
 export interface PostgresOptions {
   /** Connections per process (default 10). */

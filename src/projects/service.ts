@@ -1,5 +1,6 @@
 import { authorize } from "../auth/guard.ts";
 import type { Executor } from "../db/database.ts";
+import { compiledOnce, runCompiled } from "../db/prepared.ts";
 import type { ProjectTable } from "../db/schema.ts";
 import { decodeCursor, type Page, toPage } from "../lib/cursor.ts";
 import { ApiError } from "../lib/errors.ts";
@@ -30,8 +31,16 @@ export const projectView = (row: ProjectTable): ProjectView => ({
   created_by: row.created_by,
 });
 
+/** Runs on most requests (every path names its project): compiled once, prepared on PostgreSQL. */
 export async function findProject(db: Executor, name: string): Promise<ProjectTable | undefined> {
-  return db.selectFrom("projects").selectAll().where("name", "=", name).executeTakeFirst();
+  const query = compiledOnce(
+    db,
+    "project-by-name",
+    () => db.selectFrom("projects").selectAll().where("name", "=", name).compile(),
+    true,
+  );
+  const [row] = await runCompiled(db, query, [name]);
+  return row;
 }
 
 const subject = (p: { id?: string; name: string }) => ({

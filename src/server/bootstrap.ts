@@ -47,20 +47,26 @@ export async function bootstrap(deps: Deps, dataDir: string | undefined): Promis
       deleted_at: null,
     };
     await trx.insertInto("service_accounts").values(account).execute();
-    const subject = { serviceAccountId: account.id, serviceAccountName: account.name, project: project.name };
-    const issued = await issueToken(trx, deps, now, "system", subject, {
-      service_account_id: account.id,
-      name: "bootstrap",
-      description: "First token of the bootstrap account",
-      owner: "",
-      access: "read-write",
-      format: "opaque",
-      audiences: "[]",
-      labels: "{}",
-      ttl_seconds: deps.policy.maxTokenTtlSeconds,
-      rotated_from: null,
-      retire_previous_on_first_use: 0,
-    });
+    const issued = await issueToken(
+      trx,
+      deps,
+      now,
+      "system",
+      { account, project },
+      {
+        service_account_id: account.id,
+        name: "bootstrap",
+        description: "First token of the bootstrap account",
+        owner: "",
+        access: "read-write",
+        format: "opaque",
+        audiences: "[]",
+        labels: "{}",
+        ttl_seconds: deps.policy.maxTokenTtlSeconds,
+        rotated_from: null,
+        retire_previous_on_first_use: 0,
+      },
+    );
     const events = [
       { action: "project.create", target: { type: "project", id: project.id, name: project.name } },
       {

@@ -1,6 +1,7 @@
 import { authorize } from "../auth/guard.ts";
 import type { Role, Scope } from "../auth/policy.ts";
 import type { Executor } from "../db/database.ts";
+import { compiledOnce, runCompiled } from "../db/prepared.ts";
 import type { ProjectTable, ServiceAccountTable } from "../db/schema.ts";
 import { decodeCursor, type Page, toPage } from "../lib/cursor.ts";
 import { addSeconds } from "../lib/clock.ts";
@@ -72,13 +73,21 @@ export async function visibleServiceAccount(
   name: string,
 ): Promise<LocatedServiceAccount> {
   const project = await visibleProject(db, ctx, projectName);
-  const account = await db
-    .selectFrom("service_accounts")
-    .selectAll()
-    .where("project_id", "=", project.id)
-    .where("name", "=", name)
-    .where("deleted_at", "is", null)
-    .executeTakeFirst();
+  // Compiled once, prepared on PostgreSQL: issuing and most account and token routes start here.
+  const query = compiledOnce(
+    db,
+    "live-service-account-by-name",
+    () =>
+      db
+        .selectFrom("service_accounts")
+        .selectAll()
+        .where("project_id", "=", project.id)
+        .where("name", "=", name)
+        .where("deleted_at", "is", null)
+        .compile(),
+    true,
+  );
+  const [account] = await runCompiled(db, query, [project.id, name]);
   if (!account)
     throw new ApiError("not_found", `service account ${name} not found in project ${projectName}`);
   return { project, account };

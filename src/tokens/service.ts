@@ -21,12 +21,12 @@ import {
   findTokenById,
   issueToken,
   listTokens,
-  selectTokens,
   type TokenRecord,
   type TokenSort,
   tokenSortKey,
 } from "./store.ts";
-import { type TokenView, tokenView } from "./view.ts";
+import { accountTokens } from "./list-query.ts";
+import { ownedTokenView, type TokenView, tokenView } from "./view.ts";
 
 export interface CreateToken {
   name: string;
@@ -96,33 +96,25 @@ export class TokenService {
     saName: string,
     q: TokenListQuery,
   ): Promise<Page<TokenView>> {
-    const { account } = await visibleServiceAccount(this.deps.db, ctx, projectName, saName);
-    const now = this.deps.clock.now();
-    const nowIso = now.toISOString();
-    let query = selectTokens(this.deps.db)
-      .where("tokens.service_account_id", "=", account.id)
-      .orderBy("tokens.created_at")
-      .orderBy("tokens.id")
-      .limit(q.limit + 1);
-    if (q.name !== undefined) query = query.where("tokens.name", "=", q.name);
-    if (q.state === "revoked") query = query.where("tokens.revoked_at", "is not", null);
-    if (q.state === "active")
-      query = query.where("tokens.revoked_at", "is", null).where("tokens.expires_at", ">", nowIso);
-    if (q.state === "expired")
-      query = query.where("tokens.revoked_at", "is", null).where("tokens.expires_at", "<=", nowIso);
-    if (q.cursor) {
-      const c = decodeCursor<{ c: string; i: string }>(q.cursor, { c: "string", i: "string" });
-      // A row-value comparison, which SQLite and PostgreSQL turn into a seek in
-      // tokens_by_service_account; the equivalent OR made them walk the account's index from its start.
-      query = query.where(({ eb, refTuple, tuple }) =>
-        eb(refTuple("tokens.created_at", "tokens.id"), ">", tuple(c.c, c.i)),
-      );
-    }
-    const rows = await query.execute();
+    const { project, account } = await visibleServiceAccount(this.deps.db, ctx, projectName, saName);
+    const now = this.deps.clock.now().toISOString();
+    const after = q.cursor
+      ? decodeCursor<{ c: string; i: string }>(q.cursor, { c: "string", i: "string" })
+      : undefined;
+    // The account and project are known: the rows come from the tokens table alone.
+    const rows = await accountTokens(this.deps.db, {
+      serviceAccountId: account.id,
+      name: q.name,
+      state: q.state,
+      now,
+      after: after && { createdAt: after.c, id: after.i },
+      rows: q.limit + 1,
+    });
+    const owner = { name: account.name, project: project.name };
     return toPage(
       rows,
       q.limit,
-      (r) => tokenView(r, now),
+      (r) => ownedTokenView(r, owner, now),
       (r) => ({ c: r.created_at, i: r.id }),
     );
   }
@@ -238,12 +230,8 @@ export class TokenService {
       { projectId: project.id, serviceAccount: asTarget(account) },
       { type: "token", name: body.name, project: project.name },
     );
-    const subject = {
-      serviceAccountId: account.id,
-      serviceAccountName: account.name,
-      project: project.name,
-    };
-    const issued = await issueToken(trx, this.deps, this.deps.clock.now(), principal.email, subject, {
+    const owner = { account, project };
+    const issued = await issueToken(trx, this.deps, this.deps.clock.now(), principal.email, owner, {
       service_account_id: account.id,
       name: body.name,
       description: body.description ?? "",
@@ -397,12 +385,18 @@ export class TokenService {
     // Never extended: the previous token keeps the earlier of its own expiry and the deadline.
     const previousExpiry = deadline === undefined || deadline >= old.expires_at ? old.expires_at : deadline;
 
-    const subject = {
-      serviceAccountId: old.service_account_id,
-      serviceAccountName: old.sa_name,
-      project: old.project_name,
+    const owner = {
+      account: {
+        id: old.service_account_id,
+        name: old.sa_name,
+        role: old.sa_role,
+        scope: old.sa_scope,
+        disabled: old.sa_disabled,
+        deleted_at: old.sa_deleted_at,
+      },
+      project: { id: old.project_id, name: old.project_name },
     };
-    const issued = await issueToken(trx, this.deps, now, ctx.principal?.email ?? "system", subject, {
+    const issued = await issueToken(trx, this.deps, now, ctx.principal?.email ?? "system", owner, {
       service_account_id: old.service_account_id,
       name: old.name,
       description: old.description,

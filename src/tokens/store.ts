@@ -1,7 +1,7 @@
 import { type CompiledQuery, sql } from "kysely";
 import type { Executor } from "../db/database.ts";
 import { compiledOnce, runCompiled } from "../db/prepared.ts";
-import type { TokenTable } from "../db/schema.ts";
+import type { ServiceAccountTable, TokenTable } from "../db/schema.ts";
 import { addSeconds } from "../lib/clock.ts";
 import { newId } from "../lib/ids.ts";
 import type { Access } from "../auth/policy.ts";
@@ -118,25 +118,58 @@ export type NewToken = Omit<
   | "created_by"
 >;
 
-/** What a JWT-format token needs to know about its owner to sign its claims. */
-export interface TokenSubject {
-  serviceAccountId: string;
-  serviceAccountName: string;
-  project: string;
+/**
+ * The service account a token is issued to, and its project, as the caller just read them in the
+ * same transaction: what the token's claims and its TokenRecord need.
+ */
+export interface TokenOwner {
+  account: Pick<ServiceAccountTable, "id" | "name" | "role" | "scope" | "disabled" | "deleted_at">;
+  project: { id: string; name: string };
 }
+
+/** The columns of a new token, in the order of the compiled insert's parameters. */
+const TOKEN_COLUMNS = [
+  "id",
+  "service_account_id",
+  "name",
+  "description",
+  "owner",
+  "access",
+  "format",
+  "audiences",
+  "labels",
+  "digest",
+  "ttl_seconds",
+  "created_at",
+  "expires_at",
+  "last_used_at",
+  "revoked_at",
+  "rotated_from",
+  "rotated_to",
+  "retire_previous_on_first_use",
+  "created_by",
+  "kid",
+] as const satisfies readonly (keyof TokenTable)[];
+// A column added to the table but not to the list above fails to compile here.
+const everyColumnInserted: Exclude<keyof TokenTable, (typeof TOKEN_COLUMNS)[number]> extends never
+  ? true
+  : never = true;
+void everyColumnInserted;
 
 /**
  * Makes a secret and stores only what verifies it: the digest of an opaque token, or the signing
  * key of a JWT (whose `jti` is the token id). The secret leaves this function once, to the caller.
+ * The record returned is the row as inserted with its owner's columns: nothing is read back.
  */
 export async function issueToken(
   db: Executor,
   signer: { keys: KeyRing; issuer: string },
   now: Date,
   createdBy: string,
-  subject: TokenSubject,
+  owner: TokenOwner,
   fields: NewToken,
 ): Promise<{ row: TokenRecord; secret: string }> {
+  const { account, project } = owner;
   const id = newId();
   const expiresAt = addSeconds(now, fields.ttl_seconds);
   let secret: string;
@@ -147,39 +180,59 @@ export async function issueToken(
     kid = signer.keys.active().kid;
     secret = await signAccessToken(signer.keys, {
       iss: signer.issuer,
-      sub: subject.serviceAccountId,
+      sub: account.id,
       aud: audiences.length > 0 ? audiences : [signer.issuer],
       exp: Math.floor(expiresAt.getTime() / 1000),
       iat: Math.floor(now.getTime() / 1000),
       nbf: Math.floor(now.getTime() / 1000),
       jti: id,
-      client_id: emailOf(subject.serviceAccountName, subject.project),
+      client_id: emailOf(account.name, project.name),
       scope: scopeOf(fields.access as Access),
-      project: subject.project,
-      service_account: subject.serviceAccountName,
+      project: project.name,
+      service_account: account.name,
       access: fields.access as Access,
     });
   } else {
     secret = generateOpaqueToken();
     digest = tokenDigest(secret);
   }
-  await db
-    .insertInto("tokens")
-    .values({
-      ...fields,
-      id,
-      digest,
-      kid,
-      created_at: now.toISOString(),
-      expires_at: expiresAt.toISOString(),
-      last_used_at: null,
-      revoked_at: null,
-      rotated_to: null,
-      created_by: createdBy,
-    })
-    .execute();
-  const row = await findTokenById(db, id);
-  if (!row) throw new Error("inserted token vanished");
+  const token: TokenTable = {
+    ...fields,
+    id,
+    digest,
+    kid,
+    created_at: now.toISOString(),
+    expires_at: expiresAt.toISOString(),
+    last_used_at: null,
+    revoked_at: null,
+    rotated_to: null,
+    created_by: createdBy,
+  };
+  const insert = compiledOnce(
+    db,
+    "tokens.insert",
+    () =>
+      db
+        .insertInto("tokens")
+        .values(Object.fromEntries(TOKEN_COLUMNS.map((c) => [c, null])) as unknown as TokenTable)
+        .compile(),
+    true,
+  );
+  await runCompiled(
+    db,
+    insert,
+    TOKEN_COLUMNS.map((c) => token[c]),
+  );
+  const row: TokenRecord = {
+    ...token,
+    sa_name: account.name,
+    sa_role: account.role,
+    sa_scope: account.scope,
+    sa_disabled: account.disabled,
+    sa_deleted_at: account.deleted_at,
+    project_id: project.id,
+    project_name: project.name,
+  };
   return { row, secret };
 }
 

@@ -1,4 +1,5 @@
 import type { Access } from "../auth/policy.ts";
+import type { TokenTable } from "../db/schema.ts";
 import { type Labels, parseLabels, parseList } from "../lib/json.ts";
 import { emailOf } from "../service-accounts/email.ts";
 import { type TokenState, tokenState } from "./state.ts";
@@ -25,9 +26,43 @@ export interface TokenView {
   created_by: string;
 }
 
+/** The columns of the tokens table that a view shows: never the digest, nor the signing key's id. */
+export const VIEW_COLUMNS = [
+  "id",
+  "service_account_id",
+  "name",
+  "description",
+  "owner",
+  "access",
+  "format",
+  "audiences",
+  "labels",
+  "created_at",
+  "expires_at",
+  "last_used_at",
+  "revoked_at",
+  "rotated_from",
+  "rotated_to",
+  "created_by",
+] as const satisfies readonly (keyof TokenTable)[];
+
+export type ViewedToken = Pick<TokenTable, (typeof VIEW_COLUMNS)[number]>;
+
 /** The public shape of a token. It has no secret and no digest, by construction. */
 export function tokenView(row: TokenRecord, now: Date): TokenView {
-  const state = tokenState(row, now);
+  return ownedTokenView(row, { name: row.sa_name, project: row.project_name }, now.toISOString());
+}
+
+/**
+ * `tokenView` of a row read without its account and project, which the caller already holds (a page
+ * of one service account's tokens), at `nowIso` (the instant as an ISO string, computed once per page).
+ */
+export function ownedTokenView(
+  row: ViewedToken,
+  account: { name: string; project: string },
+  nowIso: string,
+): TokenView {
+  const state = tokenState(row, nowIso);
   return {
     id: row.id,
     name: row.name,
@@ -35,9 +70,9 @@ export function tokenView(row: TokenRecord, now: Date): TokenView {
     owner: row.owner,
     service_account: {
       id: row.service_account_id,
-      project: row.project_name,
-      name: row.sa_name,
-      email: emailOf(row.sa_name, row.project_name),
+      project: account.project,
+      name: account.name,
+      email: emailOf(account.name, account.project),
     },
     access: row.access as Access,
     format: row.format as TokenView["format"],
