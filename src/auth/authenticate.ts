@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Executor } from "../db/database.ts";
 import { isStorageFull } from "../db/errors.ts";
+import { compiledOnce, runCompiled } from "../db/prepared.ts";
 import { ApiError } from "../lib/errors.ts";
 import type { RequestContext } from "../server/context.ts";
 import { type Deps, transact } from "../server/deps.ts";
@@ -154,27 +155,35 @@ export async function checkJwtClaims(deps: Deps, claims: AccessTokenClaims): Pro
     return result;
   }
   // A short-lived JWT (token request, OAuth) has no row: check its jti, its account and its binding.
-  const revoked = await deps.db
-    .selectFrom("revoked_jwts")
-    .select("jti")
-    .where("jti", "=", claims.jti)
-    .executeTakeFirst();
+  const [revoked] = await runCompiled(
+    deps.db,
+    compiledOnce(deps.db, "revoked-jwt", () =>
+      deps.db.selectFrom("revoked_jwts").select("jti").where("jti", "=", claims.jti).compile(),
+    ),
+    [claims.jti],
+  );
   if (revoked) return { ok: false, error: new ApiError("token_revoked") };
-  const account = await deps.db
-    .selectFrom("service_accounts as sa")
-    .innerJoin("projects as p", "p.id", "sa.project_id")
-    .select([
-      "sa.id",
-      "sa.name",
-      "sa.role",
-      "sa.scope",
-      "sa.disabled",
-      "sa.deleted_at",
-      "p.id as project_id",
-      "p.name as project_name",
-    ])
-    .where("sa.id", "=", claims.sub)
-    .executeTakeFirst();
+  const [account] = await runCompiled(
+    deps.db,
+    compiledOnce(deps.db, "jwt-subject", () =>
+      deps.db
+        .selectFrom("service_accounts as sa")
+        .innerJoin("projects as p", "p.id", "sa.project_id")
+        .select([
+          "sa.id",
+          "sa.name",
+          "sa.role",
+          "sa.scope",
+          "sa.disabled",
+          "sa.deleted_at",
+          "p.id as project_id",
+          "p.name as project_name",
+        ])
+        .where("sa.id", "=", claims.sub)
+        .compile(),
+    ),
+    [claims.sub],
+  );
   if (!account || account.deleted_at !== null)
     return { ok: false, error: new ApiError("token_revoked", "the token's service account was deleted") };
   if (account.disabled === 1) return { ok: false, error: new ApiError("service_account_disabled") };

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createPublicKey, type JsonWebKey, type KeyObject, randomBytes } from "node:crypto";
 import * as jose from "jose";
 import { CLOCK_SKEW_SECONDS } from "../jwt/access-token.ts";
 import type { Db, Executor } from "../db/database.ts";
@@ -16,6 +16,8 @@ export interface SigningKey {
   algorithm: SigningAlgorithm;
   publicJwk: jose.JWK;
   publicKey: jose.CryptoKey | Uint8Array;
+  /** The public key for node:crypto's synchronous verify (src/jwt/access-token.ts), imported once. */
+  publicKeyObject: KeyObject;
   privateKey: jose.CryptoKey | Uint8Array;
   createdAt: string;
   retiredAt: string | null;
@@ -199,6 +201,7 @@ export class KeyRing {
       algorithm,
       publicJwk,
       publicKey: await jose.importJWK(publicJwk, algorithm),
+      publicKeyObject: createPublicKey({ key: publicJwk as JsonWebKey, format: "jwk" }),
       privateKey: await jose.importPKCS8(this.master.decrypt(row.private_key, row.kid), algorithm),
       createdAt: row.created_at,
       retiredAt: row.retired_at,

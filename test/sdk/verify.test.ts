@@ -270,6 +270,50 @@ describe("verifyAccessToken", () => {
     }
   });
 
+  it("judges each token by the first key published under its kid, on every verification", async () => {
+    const es = await jose.generateKeyPair("ES256", { extractable: true });
+    const ed = await jose.generateKeyPair("EdDSA", { extractable: true });
+    const esJwk = await jose.exportJWK(es.publicKey);
+    const edJwk = await jose.exportJWK(ed.publicKey);
+    const fakeIssuer = "https://issuer.test";
+    const keys = [
+      { ...esJwk, kid: "no-alg", use: "sig" }, // published without an alg: refused outright
+      { ...edJwk, kid: "shared", alg: "EdDSA", use: "sig" }, // first under "shared"
+      { ...esJwk, kid: "shared", alg: "ES256", use: "sig" },
+    ];
+    const verifier = createVerifier({
+      issuer: fakeIssuer,
+      audience: AUDIENCE,
+      fetch: (async () => Response.json({ keys })) as typeof fetch,
+    });
+    await verifier.ready;
+    const make = (alg: string, kid: string, key: jose.CryptoKey) =>
+      new jose.SignJWT({
+        iss: fakeIssuer,
+        sub: "s",
+        aud: AUDIENCE,
+        jti: "j",
+        client_id: "c",
+        scope: "read",
+        project: "p",
+        service_account: "a",
+        access: "read-only",
+      })
+        .setProtectedHeader({ alg, typ: "at+jwt", kid })
+        .setIssuedAt()
+        .setExpirationTime("1h")
+        .sign(key);
+    const noAlg = await make("ES256", "no-alg", es.privateKey);
+    const sharedEs = await make("ES256", "shared", es.privateKey);
+    const sharedEd = await make("EdDSA", "shared", ed.privateKey);
+    for (let round = 0; round < 3; round++) {
+      expect(await rejection(verifier.verify(noAlg))).toBeInstanceOf(AlgorithmNotAllowedError);
+      expect(await rejection(verifier.verify(sharedEs))).toBeInstanceOf(AlgorithmNotAllowedError);
+      await expect(verifier.verify(sharedEd)).resolves.toMatchObject({ sub: "s", jti: "j" });
+    }
+    await verifier.close();
+  });
+
   it("reports an unreachable JWKS as JwksUnavailableError, not as a bad token", async () => {
     const { jwt } = await jwtFormatToken(server, caller.name);
     const port = await freePort();

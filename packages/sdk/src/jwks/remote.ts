@@ -32,11 +32,21 @@ export function createRemoteKeys(issuer: string, options: JwksOptions = {}, fetc
     timeoutDuration: options.timeoutMs ?? 5000,
     ...(fetchImpl ? { [jose.customFetch]: fetchImpl } : {}),
   });
+  // The published key of each kid, looked up once per imported key rather than per token: jose's
+  // `set.jwks()` copies the whole set (structuredClone), which cost more than the rest of the SDK's
+  // own work on a verification. jose imports each fetched key anew, so an imported key belongs to
+  // one fetched set, and the published key of a kid in that set cannot change.
+  const published = new WeakMap<object, { kid: unknown; jwk: jose.JWK | undefined }>();
   const getKey: jose.JWTVerifyGetKey = async (header, token) => {
     const key = await set(header, token);
+    let lookup = published.get(key);
+    if (!lookup || lookup.kid !== header.kid) {
+      lookup = { kid: header.kid, jwk: set.jwks()?.keys.find((k) => k.kid === header.kid) };
+      published.set(key, lookup);
+    }
     // jose already requires the header's alg to equal a published `alg`; a key published without
     // one would let any algorithm of its key type through, so such keys are refused outright.
-    const jwk = set.jwks()?.keys.find((k) => k.kid === header.kid);
+    const jwk = lookup.jwk;
     if (!jwk) throw new SigningKeyNotFoundError(`no published key has kid ${JSON.stringify(header.kid)}`);
     if (jwk.alg !== header.alg) {
       throw new AlgorithmNotAllowedError(

@@ -125,7 +125,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const now = verifyOptions.currentDate ?? clock();
       const claims = await verifyWith(token, { ...ctx, now });
       if (!feed) return claims;
-      await feedReady();
+      if (!feed.inSync) await feedReady();
       const stale = feed.staleForMs();
       const refused = feed.check(claims, now);
       if (refused) throw refused;
