@@ -61,7 +61,10 @@ describe("web UI: service accounts, audit log, expiries", () => {
   it("lists service accounts with roles and active token counts, and their tokens on demand", async () => {
     await go("Service accounts");
     const ci = page.locator('[data-sa="payments/ci-deployer"]');
-    expect(await ci.textContent()).toMatch(/ci-deployer in payments.*contributor.*2 active tokens/i);
+    // The counts come from a request of their own, which may answer after the list is drawn.
+    await expect
+      .poll(() => ci.textContent())
+      .toMatch(/ci-deployer in payments.*contributor.*2 active tokens/i);
     expect(await ci.textContent()).toContain("ci-deployer@payments.serviceaccounts.latchkey");
     const toggle = ci.getByRole("button", { name: /ci-deployer/ });
     expect(await toggle.getAttribute("aria-expanded")).toBe("false");
