@@ -8,6 +8,7 @@ import type { Access } from "../auth/policy.ts";
 import { scopeOf, signAccessToken } from "../jwt/access-token.ts";
 import type { KeyRing } from "../keys/key-ring.ts";
 import { emailOf } from "../service-accounts/email.ts";
+import { TABLES } from "../store-transfer/tables.ts";
 import { generateOpaqueToken, tokenDigest } from "./format.ts";
 
 /** A token row with what its views and rules need from its service account and project. */
@@ -127,34 +128,11 @@ export interface TokenOwner {
   project: { id: string; name: string };
 }
 
-/** The columns of a new token, in the order of the compiled insert's parameters. */
-const TOKEN_COLUMNS = [
-  "id",
-  "service_account_id",
-  "name",
-  "description",
-  "owner",
-  "access",
-  "format",
-  "audiences",
-  "labels",
-  "digest",
-  "ttl_seconds",
-  "created_at",
-  "expires_at",
-  "last_used_at",
-  "revoked_at",
-  "rotated_from",
-  "rotated_to",
-  "retire_previous_on_first_use",
-  "created_by",
-  "kid",
-] as const satisfies readonly (keyof TokenTable)[];
-// A column added to the table but not to the list above fails to compile here.
-const everyColumnInserted: Exclude<keyof TokenTable, (typeof TOKEN_COLUMNS)[number]> extends never
-  ? true
-  : never = true;
-void everyColumnInserted;
+/**
+ * The columns of a new token, in the order of the compiled insert's parameters: every column of the
+ * table, as the store transfer lists them (which fails to compile when one is missing).
+ */
+const TOKEN_COLUMNS = TABLES.find((t) => t.name === "tokens")?.columns as readonly (keyof TokenTable)[];
 
 /**
  * Makes a secret and stores only what verifies it: the digest of an opaque token, or the signing
