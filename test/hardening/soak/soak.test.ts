@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { http, type ServerProcess } from "../../helpers/process.ts";
 import { type Deployment, startDeployment } from "../faults/backends.ts";
 import { LONG, report, scaled, SKIP_WITHOUT_POSTGRES } from "../faults/mode.ts";
-import { metric, percentileOfSorted, send } from "./load.ts";
+import { histogramBuckets, metric, openLoop, percentileOfSorted, send, startFloorServer } from "./load.ts";
 
 /**
  * The soak: two server processes on one PostgreSQL under the mixed workload (90% verify, 9% issue,
@@ -16,6 +16,8 @@ import { metric, percentileOfSorted, send } from "./load.ts";
 const CAPACITY_SECONDS = scaled(5, 20);
 const SOAK_SECONDS = scaled(30, 600);
 const SAMPLE_MS = scaled(2_000, 10_000);
+/** How long the floor (bare HTTP servers) is driven at the soak's rate. */
+const FLOOR_SECONDS = scaled(5, 30);
 const LOAD_FRACTION = 0.8;
 /** Clients at once while measuring capacity. */
 const WORKERS = 32;
@@ -132,6 +134,21 @@ describe.skipIf(SKIP_WITHOUT_POSTGRES)("soak: mixed workload on two nodes and Po
     );
   }
 
+  /** Both nodes' request-duration histogram of `GET /v1/whoami`, summed: `le` (s) → count. */
+  async function serverVerifyBuckets(): Promise<Map<number, number>> {
+    const sum = new Map<number, number>();
+    for (const node of nodes) {
+      const res = await send(agent, node.url, "GET", "/metrics", "");
+      const buckets = histogramBuckets(
+        res.text,
+        "latchkey_http_request_duration_seconds",
+        'method="GET",route="/v1/whoami"',
+      );
+      for (const [le, n] of buckets) sum.set(le, (sum.get(le) ?? 0) + n);
+    }
+    return sum;
+  }
+
   it(
     `${SOAK_SECONDS} s at ${LOAD_FRACTION * 100}% of measured capacity: no errors, heap and descriptors flat`,
     async () => {
@@ -149,53 +166,61 @@ describe.skipIf(SKIP_WITHOUT_POSTGRES)("soak: mixed workload on two nodes and Po
       const capacity = completed / CAPACITY_SECONDS;
       const rate = capacity * LOAD_FRACTION;
 
-      // 2. The soak: requests sent on a fixed schedule (open loop), latency counted from the moment
-      //    each was due, so a stall shows as latency instead of silently slowing the load down.
+      // 2. The floor: two bare HTTP servers, driven by the same generator at the same rate, show
+      //    what latency this machine and the generator add by themselves, in this same run.
+      const whoami = await send(agent, nodes[0]!.url, "GET", "/v1/whoami", pool[0]!);
+      const floors = await Promise.all([0, 1].map(() => startFloorServer(Buffer.byteLength(whoami.text))));
+      const floorLatencies: number[] = [];
+      let floorErrors = 0;
+      try {
+        let i = 0;
+        await openLoop(rate, FLOOR_SECONDS, async (scheduledAt) => {
+          const res = await send(agent, floors[i++ % floors.length]!.url, "GET", "/v1/whoami", pool[0]!);
+          if (res.status === 200) floorLatencies.push(performance.now() - scheduledAt);
+          else floorErrors += 1;
+        });
+      } finally {
+        for (const floor of floors) floor.stop();
+      }
+
+      // 3. The soak, on the same schedule, with the nodes sampled as it runs. The nodes' own request
+      //    durations (their /metrics histogram, from parsed request to response) are read before
+      //    and after: latency inside the server, apart from the generator and the network.
+      const serverBefore = await serverVerifyBuckets();
       const latencies: Record<Op, number[]> = { verify: [], issue: [], revoke: [] };
       /** Every latency with the second it was due at: whether latency tracks run time or machine load. */
       const timeline: [number, number][] = [];
       /** The machine's 1-minute load average at each sample (it is shared with other work). */
       const load: number[] = [];
       const samples: Sample[] = [];
-      const started = performance.now();
-      const end = started + SOAK_SECONDS * 1000;
-      let sent = 0;
-      let inFlight = 0;
-      let maxInFlight = 0;
-      const pending = new Set<Promise<void>>();
-      let nextSample = started;
-      while (performance.now() < end) {
-        const now = performance.now();
-        if (now >= nextSample) {
+      let nextSample = 0;
+      let started = 0;
+      const pending: Promise<void>[] = [];
+      const { sent, maxInFlight } = await openLoop(
+        rate,
+        SOAK_SECONDS,
+        async (scheduledAt) => {
+          const op = pick();
+          const ms = await operate(op, scheduledAt);
+          if (ms === undefined) return;
+          latencies[op].push(ms);
+          timeline.push([(scheduledAt - started) / 1000, ms]);
+        },
+        (now, start) => {
+          started = start;
+          if (now < start + nextSample) return;
           nextSample += SAMPLE_MS;
           load.push(Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]));
-          const s = sampleNodes(started, samples).catch(
-            (e: Error) => void errors.push(`metrics: ${e.message}`),
+          pending.push(
+            sampleNodes(start, samples).catch((e: Error) => void errors.push(`metrics: ${e.message}`)),
           );
-          pending.add(s);
-          void s.then(() => pending.delete(s));
-        }
-        const due = Math.floor(((now - started) / 1000) * rate);
-        for (; sent < due; sent++) {
-          const scheduledAt = started + (sent / rate) * 1000;
-          const op = pick();
-          inFlight += 1;
-          maxInFlight = Math.max(maxInFlight, inFlight);
-          const p = operate(op, scheduledAt).then((ms) => {
-            inFlight -= 1;
-            if (ms === undefined) return;
-            latencies[op].push(ms);
-            timeline.push([(scheduledAt - started) / 1000, ms]);
-          });
-          pending.add(p);
-          void p.then(() => pending.delete(p));
-        }
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+        },
+      );
       await Promise.all(pending);
       await sampleNodes(started, samples);
+      const serverAfter = await serverVerifyBuckets();
 
-      // 3. Figures.
+      // 4. Figures.
       const figures: Record<string, unknown> = {
         capacity_rps: Math.round(capacity),
         target_rps: Math.round(rate),
@@ -210,6 +235,23 @@ describe.skipIf(SKIP_WITHOUT_POSTGRES)("soak: mixed workload on two nodes and Po
         }, {}),
         max_in_flight: maxInFlight,
       };
+      const floorSorted = floorLatencies.sort((a, b) => a - b);
+      figures.floor_ms = {
+        n: floorSorted.length,
+        errors: floorErrors,
+        p50: Number(percentileOfSorted(floorSorted, 50).toFixed(1)),
+        p99: Number(percentileOfSorted(floorSorted, 99).toFixed(1)),
+        max: Number(percentileOfSorted(floorSorted, 100).toFixed(1)),
+      };
+      // Inside the nodes: the share of verifications answered within 5 ms, and the histogram bucket
+      // that holds their p99 (its upper bound).
+      const served = [...serverAfter].map(([le, n]) => [le, n - (serverBefore.get(le) ?? 0)] as const);
+      const total = served.at(-1)?.[1] ?? 0;
+      figures.server_verify = {
+        n: total,
+        within_5ms_pct: Number(((100 * (served.find(([le]) => le === 0.005)?.[1] ?? 0)) / total).toFixed(2)),
+        p99_at_most_ms: (served.find(([, n]) => n >= 0.99 * total)?.[0] ?? Number.NaN) * 1000,
+      };
       for (const op of ["verify", "issue", "revoke"] as const) {
         const sorted = latencies[op].sort((a, b) => a - b);
         figures[`${op}_ms`] = {
@@ -219,6 +261,10 @@ describe.skipIf(SKIP_WITHOUT_POSTGRES)("soak: mixed workload on two nodes and Po
           max: Number(percentileOfSorted(sorted, 100).toFixed(1)),
         };
       }
+      const verifyP99 = (figures.verify_ms as { p99: number }).p99;
+      figures.verify_p99_over_floor = Number(
+        (verifyP99 / (figures.floor_ms as { p99: number }).p99).toFixed(1),
+      );
       const all = Object.values(latencies)
         .flat()
         .sort((a, b) => a - b);
@@ -265,6 +311,6 @@ describe.skipIf(SKIP_WITHOUT_POSTGRES)("soak: mixed workload on two nodes and Po
       expect(errors.slice(0, 10)).toEqual([]);
       expect(flat).toEqual([]);
     },
-    (SOAK_SECONDS + CAPACITY_SECONDS + 120) * 1000,
+    (SOAK_SECONDS + CAPACITY_SECONDS + FLOOR_SECONDS + 120) * 1000,
   );
 });
