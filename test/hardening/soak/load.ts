@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { type Agent, request } from "node:http";
 import { fileURLToPath } from "node:url";
 
@@ -40,6 +41,13 @@ export function send(
     req.on("error", reject);
     req.end(payload);
   });
+}
+
+/** The whole machine's CPU time so far (/proc/stat, in ticks): busy (neither idle nor iowait) and total. */
+export function machineCpu(): { busy: number; total: number } {
+  const ticks = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0); // guest time is already in user
+  return { busy: total - ticks[3]! - ticks[4]!, total };
 }
 
 /** Percentile (nearest rank) of an ascending-sorted list. */
