@@ -16,10 +16,12 @@ import {
 
 /**
  * The soak: two server processes on one PostgreSQL under the mixed workload (90% verify, 9% issue,
- * 1% revoke), first as fast as they go (to measure capacity), then at 80% of it for a long while.
+ * 1% revoke), first as fast as they go (to measure capacity), then at 80% of it for a long while,
+ * beside a floor (bare HTTP servers at the same rate) and capacity measured again at the end.
  * Nothing may fail, and neither the heap left after garbage collection nor the open file
- * descriptors may grow. Short form in `npm test` (about 45 s; only errors and unbounded descriptor
- * growth fail it), long form 10 minutes (`npm run hardening:long`).
+ * descriptors may grow. Short form in `npm test` (about 55 s; only errors and unbounded descriptor
+ * growth fail it), long form about 11 minutes (`npm run hardening:long`). docs/reliability.md
+ * explains the figures.
  */
 const CAPACITY_SECONDS = scaled(5, 20);
 const SOAK_SECONDS = scaled(30, 600);
